@@ -1,0 +1,307 @@
+//! The JSON-RPC 1.0 envelopes as Go's `net/rpc/jsonrpc` reads and writes them.
+//!
+//! Request `{"method":"S.M","params":[arg],"id":N}`; reply `{"id":N,"result":R,"error":null}` or
+//! `{"id":N,"result":null,"error":"text"}`, each followed by `\n`. Keys are matched case-insensitively, the
+//! request id is echoed as raw JSON (compacted, as Go re-encodes a `json.RawMessage`).
+
+use crate::gojson::{self, eq_fold, next_raw_value, raw_kind, Ctx, GoDecode, KeySeed};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::fmt;
+
+/// A parsed request, borrowing from the frame.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Request<'a> {
+    /// `Service.Method` ("" when absent or null).
+    pub method: String,
+    /// Raw `params`, None when absent or `null`.
+    pub params: Option<&'a str>,
+    /// Raw `id`, None when absent or `null` (echoed as `null`).
+    pub id: Option<&'a str>,
+}
+
+/// Parses a request frame. An error means Go would fail the header decode and close the connection.
+pub fn parse_request(frame: &[u8]) -> Result<Request<'_>, String> {
+    let mut de = serde_json::Deserializer::from_slice(frame);
+    let req = de
+        .deserialize_any(RequestVisitor)
+        .map_err(|e| gojson::strip_position(&e))?;
+    de.end().map_err(|e| gojson::strip_position(&e))?;
+    Ok(req)
+}
+
+struct RequestVisitor;
+
+impl<'de> Visitor<'de> for RequestVisitor {
+    type Value = Request<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON-RPC request object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Request<'de>, E> {
+        // Go decodes `null` into an empty request and answers "ill-formed".
+        Ok(Request::default())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Request<'de>, A::Error> {
+        let mut req = Request::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let k = key.as_str();
+            if k == "method" || eq_fold("method", k) {
+                map.next_value_seed(gojson::Slot {
+                    slot: &mut req.method,
+                    ctx: Ctx::top("string"),
+                })?;
+            } else if k == "params" || eq_fold("params", k) {
+                req.params = map.next_value_seed(RawSeed)?;
+            } else if k == "id" || eq_fold("id", k) {
+                req.id = map.next_value_seed(RawSeed)?;
+            } else {
+                gojson::skip_value(&mut map)?;
+            }
+        }
+        Ok(req)
+    }
+}
+
+/// Raw value, None for `null` (Go sets a `*json.RawMessage` to nil on null).
+struct RawSeed;
+
+impl<'de> de::DeserializeSeed<'de> for RawSeed {
+    type Value = Option<&'de str>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Option<&'de str>, D::Error> {
+        let raw = next_raw_value(de)?;
+        Ok(if raw == "null" { None } else { Some(raw) })
+    }
+}
+
+/// Decodes `params` into the method's argument as Go does: it is unmarshalled into `[1]interface{}` holding
+/// the argument, so element 0 fills it, further elements are ignored, `[]` or `[null]` leaves it zero, and
+/// anything but an array is an error.
+pub fn decode_params<A: GoDecode + Default>(params: &str) -> Result<A, String> {
+    let mut arg = A::default();
+    let kind = raw_kind(params);
+    if kind != "array" {
+        return Err(format!(
+            "json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_str(params);
+    de.deserialize_seq(ParamsVisitor { arg: &mut arg })
+        .map_err(|e| gojson::strip_position(&e))?;
+    Ok(arg)
+}
+
+struct ParamsVisitor<'a, A> {
+    arg: &'a mut A,
+}
+
+impl<'de, A: GoDecode> Visitor<'de> for ParamsVisitor<'_, A> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a params array")
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        seq.next_element_seed(gojson::Slot {
+            slot: self.arg,
+            ctx: Ctx::top(A::GO_TYPE),
+        })?;
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Appends `{"method":<m>,"params":[<args>],"id":<id>}\n`, the bytes a Go client writes.
+pub fn write_request(out: &mut Vec<u8>, method: &str, args_json: &[u8], id: u64) {
+    out.extend_from_slice(b"{\"method\":");
+    gojson::write_string(out, method);
+    out.extend_from_slice(b",\"params\":[");
+    out.extend_from_slice(args_json);
+    out.extend_from_slice(b"],\"id\":");
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends a reply as Go's server codec writes it: success carries `result` and `"error":null`, failure
+/// `"result":null` and the error text. `id` is the raw request id (None gives `null`).
+pub fn write_response(out: &mut Vec<u8>, id: Option<&str>, result: Result<&[u8], &str>) {
+    out.extend_from_slice(b"{\"id\":");
+    match id {
+        Some(raw) => gojson::compact_into(out, raw.as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+    match result {
+        Ok(r) => {
+            out.extend_from_slice(b",\"result\":");
+            out.extend_from_slice(r);
+            out.extend_from_slice(b",\"error\":null}\n");
+        }
+        Err(text) => {
+            out.extend_from_slice(b",\"result\":null,\"error\":");
+            gojson::write_string(out, text);
+            out.extend_from_slice(b"}\n");
+        }
+    }
+}
+
+/// A reply as a Go client reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response<'a> {
+    /// The request id it answers.
+    pub id: u64,
+    /// The result, or the server's error text (`unspecified error` when it sent `""`).
+    pub outcome: Result<&'a str, String>,
+}
+
+/// Parses a reply frame with Go's client rules. An error is a protocol violation that makes a Go client drop
+/// the whole connection: a non-integer id, an `error` that is not a string, or a null result without an error.
+pub fn parse_response(frame: &[u8]) -> Result<Response<'_>, String> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = (u64, Option<&'de str>, Option<&'de str>);
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON-RPC response object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut id, mut result, mut error) = (0u64, None, None);
+            while let Some(key) = map.next_key_seed(KeySeed)? {
+                let k = key.as_str();
+                if k == "id" || eq_fold("id", k) {
+                    map.next_value_seed(gojson::Slot {
+                        slot: &mut id,
+                        ctx: Ctx::top("uint64"),
+                    })?;
+                } else if k == "result" || eq_fold("result", k) {
+                    result = map.next_value_seed(RawSeed)?;
+                } else if k == "error" || eq_fold("error", k) {
+                    error = map.next_value_seed(RawSeed)?;
+                } else {
+                    gojson::skip_value(&mut map)?;
+                }
+            }
+            Ok((id, result, error))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(frame);
+    let (id, result, error) = de
+        .deserialize_map(V)
+        .map_err(|e| gojson::strip_position(&e))?;
+    de.end().map_err(|e| gojson::strip_position(&e))?;
+    let outcome = match (result, error) {
+        (Some(r), None) => Ok(r),
+        (_, Some(e)) => {
+            if raw_kind(e) != "string" {
+                return Err(format!("invalid error {e}"));
+            }
+            let text: String = serde_json::from_str(e).map_err(|e| e.to_string())?;
+            Err(if text.is_empty() {
+                "unspecified error".to_string()
+            } else {
+                text
+            })
+        }
+        (None, None) => return Err("invalid error <nil>".to_string()),
+    };
+    Ok(Response { id, outcome })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetricValue, NullRpcRequest};
+
+    #[test]
+    fn requests_parse_like_go() {
+        let r = parse_request(br#"{"METHOD":"A.B","Params":[{}],"ID":"x","id":7,"jsonrpc":"2.0"}"#)
+            .unwrap();
+        assert_eq!(
+            r,
+            Request {
+                method: "A.B".into(),
+                params: Some("[{}]"),
+                id: Some("7")
+            }
+        );
+        let r = parse_request(br#"{"method":"A.B","params":null,"id":null}"#).unwrap();
+        assert_eq!(
+            r,
+            Request {
+                method: "A.B".into(),
+                params: None,
+                id: None
+            }
+        );
+        assert_eq!(parse_request(b"null").unwrap(), Request::default());
+        assert!(parse_request(br#"{"method":1}"#).is_err());
+        assert!(parse_request(br#"{"method":"a" "x"}"#).is_err());
+    }
+
+    #[test]
+    fn params_follow_go_array_rules() {
+        let v: Vec<Option<MetricValue>> =
+            decode_params(r#"[[{"metric":"m"}],{"extra":1}]"#).unwrap();
+        assert_eq!(v.len(), 1);
+        let v: Vec<Option<MetricValue>> = decode_params("[]").unwrap();
+        assert!(v.is_empty());
+        let _: NullRpcRequest = decode_params("[null]").unwrap();
+        assert_eq!(
+            decode_params::<Vec<Option<MetricValue>>>(r#"[{"not":"a list"}]"#).unwrap_err(),
+            "json: cannot unmarshal object into Go value of type []*model.MetricValue"
+        );
+        assert_eq!(
+            decode_params::<NullRpcRequest>(r#"{"a":1}"#).unwrap_err(),
+            "json: cannot unmarshal object into Go value of type [1]interface {}"
+        );
+    }
+
+    #[test]
+    fn writes_go_bytes() {
+        let mut out = Vec::new();
+        write_request(&mut out, "Transfer.Update", b"[]", 0);
+        assert_eq!(
+            out,
+            b"{\"method\":\"Transfer.Update\",\"params\":[[]],\"id\":0}\n"
+        );
+        out.clear();
+        write_response(&mut out, Some(" \"str-id\" "), Ok(b"{\"code\":0}"));
+        assert_eq!(
+            out,
+            b"{\"id\":\"str-id\",\"result\":{\"code\":0},\"error\":null}\n"
+        );
+        out.clear();
+        write_response(
+            &mut out,
+            Some("1"),
+            Err("rpc: can't find method Agent.NoSuchMethod"),
+        );
+        assert_eq!(
+            out,
+            b"{\"id\":1,\"result\":null,\"error\":\"rpc: can't find method Agent.NoSuchMethod\"}\n"
+        );
+        out.clear();
+        write_response(&mut out, None, Err("x<y"));
+        assert_eq!(
+            out,
+            b"{\"id\":null,\"result\":null,\"error\":\"x\\u003cy\"}\n"
+        );
+    }
+
+    #[test]
+    fn responses_follow_go_client_rules() {
+        let r = parse_response(br#"{"id":3,"result":{"code":0},"error":null}"#).unwrap();
+        assert_eq!(
+            r,
+            Response {
+                id: 3,
+                outcome: Ok(r#"{"code":0}"#)
+            }
+        );
+        let r = parse_response(br#"{"id":3,"result":null,"error":"boom"}"#).unwrap();
+        assert_eq!(r.outcome, Err("boom".to_string()));
+        let r = parse_response(br#"{"id":3,"error":""}"#).unwrap();
+        assert_eq!(r.outcome, Err("unspecified error".to_string()));
+        assert_eq!(
+            parse_response(br#"{"id":3,"result":null,"error":null}"#).unwrap_err(),
+            "invalid error <nil>"
+        );
+        assert!(parse_response(br#"{"id":3,"result":1,"error":5}"#).is_err());
+        assert!(parse_response(br#"{"id":"x","result":1}"#).is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! The method table a JSON-RPC server dispatches on (`"Transfer.Update" -> handler`).
+
+use super::envelope::decode_params;
+use crate::gojson::{self, GoDecode};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A started call: resolves to the Go-encoded result, or an error text for the reply.
+pub type CallFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
+
+/// A registered method: decodes its params (synchronously, on the connection's reader, as Go does) and
+/// returns the work to run concurrently.
+pub trait Method: Send + Sync {
+    /// Decodes `params` (raw JSON) and starts the call; an error text means the method is not invoked.
+    fn start(&self, params: &str) -> Result<CallFuture, String>;
+}
+
+struct Typed<F, A> {
+    f: F,
+    _arg: std::marker::PhantomData<fn(A)>,
+}
+
+impl<A, R, F, Fut> Method for Typed<F, A>
+where
+    A: GoDecode + Default + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, String>> + Send + 'static,
+{
+    fn start(&self, params: &str) -> Result<CallFuture, String> {
+        let arg = decode_params::<A>(params)?;
+        let fut = (self.f)(arg);
+        Ok(Box::pin(async move {
+            let reply = fut.await?;
+            let bytes = gojson::to_vec(&reply).map_err(|e| gojson::strip_position(&e))?;
+            // A Go client treats `"result":null` with `"error":null` as a broken connection.
+            if bytes == b"null" {
+                return Err("rpc: method produced a null result".to_string());
+            }
+            Ok(bytes)
+        }))
+    }
+}
+
+/// Why registration failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Names must be `Service.Method`.
+    #[error("method name {0:?} is not of the form Service.Method")]
+    BadName(String),
+    /// Registered twice.
+    #[error("method {0} registered twice")]
+    Duplicate(String),
+}
+
+/// Services and their methods.
+#[derive(Default, Clone)]
+pub struct Registry {
+    services: HashMap<String, HashMap<String, Arc<dyn Method>>>,
+}
+
+/// The outcome of looking a method up, with Go's error texts.
+pub enum Lookup<'a> {
+    /// Found.
+    Found(&'a Arc<dyn Method>),
+    /// Not found; the reply's error text.
+    Error(String),
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `name` (`Service.Method`) with a handler taking the decoded argument.
+    pub fn register<A, R, F, Fut>(&mut self, name: &str, f: F) -> Result<&mut Self, RegistryError>
+    where
+        A: GoDecode + Default + Send + 'static,
+        R: Serialize + Send + 'static,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, String>> + Send + 'static,
+    {
+        self.register_method(
+            name,
+            Arc::new(Typed {
+                f,
+                _arg: std::marker::PhantomData,
+            }),
+        )
+    }
+
+    /// Registers an already type-erased method.
+    pub fn register_method(
+        &mut self,
+        name: &str,
+        m: Arc<dyn Method>,
+    ) -> Result<&mut Self, RegistryError> {
+        let (svc, method) = name
+            .rsplit_once('.')
+            .ok_or_else(|| RegistryError::BadName(name.to_string()))?;
+        if svc.is_empty() || method.is_empty() {
+            return Err(RegistryError::BadName(name.to_string()));
+        }
+        let methods = self.services.entry(svc.to_string()).or_default();
+        if methods.insert(method.to_string(), m).is_some() {
+            return Err(RegistryError::Duplicate(name.to_string()));
+        }
+        Ok(self)
+    }
+
+    /// Go's lookup: split on the last `.`, then find the service, then the method.
+    pub fn lookup(&self, service_method: &str) -> Lookup<'_> {
+        let Some((svc, method)) = service_method.rsplit_once('.') else {
+            return Lookup::Error(format!(
+                "rpc: service/method request ill-formed: {service_method}"
+            ));
+        };
+        let Some(methods) = self.services.get(svc) else {
+            return Lookup::Error(format!("rpc: can't find service {service_method}"));
+        };
+        match methods.get(method) {
+            Some(m) => Lookup::Found(m),
+            None => Lookup::Error(format!("rpc: can't find method {service_method}")),
+        }
+    }
+}

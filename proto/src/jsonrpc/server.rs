@@ -1,0 +1,273 @@
+//! A JSON-RPC server that behaves like Go's `rpc.ServeCodec(jsonrpc.NewServerCodec(conn))`.
+//!
+//! Per connection: requests are read one after another; each call runs in its own task, so replies may
+//! leave out of order (clients match them by id). Lookup failures and params decode errors get Go's error
+//! replies and the connection stays open. Malformed JSON (or an oversized message) stops reading; calls
+//! already running still get their replies, then the connection closes, as Go does. Unlike Go, everything is
+//! bounded: connections, calls in flight per connection (the reader waits when full), message size, and the
+//! time a peer may leave replies unread.
+
+use super::envelope::{parse_request, write_response};
+use super::frame::{FrameError, FrameReader, DEFAULT_MAX_FRAME};
+use super::registry::{Lookup, Registry};
+use crate::ratelog::RateLimited;
+use crate::shutdown::Shutdown;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Semaphore};
+
+/// Limits of a JSON-RPC server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request accepted; a bigger one closes the connection.
+    pub max_frame: usize,
+    /// Calls running at once on one connection; the reader pauses beyond this.
+    pub max_inflight_per_conn: usize,
+    /// Open connections; more are accepted and closed at once.
+    pub max_conns: usize,
+    /// How long a reply write may stall before the connection is dropped.
+    pub write_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_inflight_per_conn: 256,
+            max_conns: 10_000,
+            write_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counters of a server (all monotonic except `conns_open`).
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Connections accepted.
+    pub conns_accepted: AtomicU64,
+    /// Connections closed at once because `max_conns` were open.
+    pub conns_rejected: AtomicU64,
+    /// Connections open now.
+    pub conns_open: AtomicU64,
+    /// Requests read.
+    pub calls: AtomicU64,
+    /// Replies that carried an error.
+    pub error_replies: AtomicU64,
+    /// Connections closed for malformed JSON.
+    pub malformed: AtomicU64,
+    /// Connections closed for an oversized message.
+    pub oversize: AtomicU64,
+    /// Connections dropped because the peer did not read its replies.
+    pub write_stalls: AtomicU64,
+}
+
+/// A JSON-RPC server over a method registry.
+pub struct Server {
+    registry: Arc<Registry>,
+    cfg: ServerConfig,
+    stats: Arc<ServerStats>,
+    conns: Arc<Semaphore>,
+}
+
+static REJECT_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
+static BAD_INPUT_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
+
+impl Server {
+    /// A server for `registry`.
+    pub fn new(registry: Registry, cfg: ServerConfig) -> Arc<Self> {
+        let conns = Arc::new(Semaphore::new(cfg.max_conns.max(1)));
+        Arc::new(Server {
+            registry: Arc::new(registry),
+            cfg,
+            stats: Arc::default(),
+            conns,
+        })
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> Arc<ServerStats> {
+        self.stats.clone()
+    }
+
+    /// Accepts connections until `shutdown` fires; open connections then stop reading and finish their calls.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, mut shutdown: Shutdown) {
+        loop {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                _ = shutdown.wait() => return,
+            };
+            let (stream, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Usually EMFILE; back off instead of spinning.
+                    tracing::warn!(error = %e, "jsonrpc accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = self.conns.clone().try_acquire_owned() else {
+                self.stats.conns_rejected.fetch_add(1, Relaxed);
+                if let Some(n) = REJECT_LOG.check() {
+                    tracing::warn!(%peer, limit = self.cfg.max_conns, suppressed = n, "jsonrpc: too many connections, closing new one");
+                }
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let this = self.clone();
+            let sd = shutdown.clone();
+            tokio::spawn(async move {
+                this.serve_conn(stream, sd).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// Serves one connection until EOF, an error, or `shutdown`.
+    pub async fn serve_conn<S>(self: &Arc<Self>, stream: S, mut shutdown: Shutdown)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        self.stats.conns_accepted.fetch_add(1, Relaxed);
+        self.stats.conns_open.fetch_add(1, Relaxed);
+        let (rd, wr) = tokio::io::split(stream);
+        let inflight_max = self.cfg.max_inflight_per_conn.max(1);
+        let (tx, rx) = mpsc::channel::<Vec<u8>>(inflight_max + 16);
+        let writer = tokio::spawn(write_loop(
+            wr,
+            rx,
+            self.cfg.write_timeout,
+            self.stats.clone(),
+        ));
+        let inflight = Arc::new(Semaphore::new(inflight_max));
+        let mut frames = FrameReader::new(Box::pin(rd), self.cfg.max_frame);
+        loop {
+            if tx.is_closed() {
+                break;
+            }
+            let next = tokio::select! {
+                r = frames.next_frame() => r,
+                _ = shutdown.wait() => break,
+            };
+            let frame = match next {
+                Ok(Some(f)) => f,
+                Ok(None) | Err(FrameError::Io(_)) | Err(FrameError::UnexpectedEof) => break,
+                Err(e) => {
+                    let counter = if matches!(e, FrameError::TooLarge { .. }) {
+                        &self.stats.oversize
+                    } else {
+                        &self.stats.malformed
+                    };
+                    counter.fetch_add(1, Relaxed);
+                    if let Some(n) = BAD_INPUT_LOG.check() {
+                        tracing::warn!(error = %e, suppressed = n, "jsonrpc: closing connection");
+                    }
+                    break;
+                }
+            };
+            let req = match parse_request(frame) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.stats.malformed.fetch_add(1, Relaxed);
+                    if let Some(n) = BAD_INPUT_LOG.check() {
+                        tracing::warn!(error = %e, suppressed = n, "jsonrpc: bad request header, closing connection");
+                    }
+                    break;
+                }
+            };
+            self.stats.calls.fetch_add(1, Relaxed);
+            let id = req.id.map(str::to_owned);
+            let started = match self.registry.lookup(&req.method) {
+                Lookup::Error(text) => Err(text),
+                Lookup::Found(m) => match req.params {
+                    None => Err("jsonrpc: request body missing params".to_string()),
+                    Some(params) => m.start(params),
+                },
+            };
+            match started {
+                Err(text) => {
+                    self.stats.error_replies.fetch_add(1, Relaxed);
+                    let mut out = Vec::with_capacity(64 + text.len());
+                    write_response(&mut out, id.as_deref(), Err(&text));
+                    if tx.send(out).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(fut) => {
+                    let Ok(permit) = inflight.clone().acquire_owned().await else {
+                        break;
+                    };
+                    let tx = tx.clone();
+                    let stats = self.stats.clone();
+                    tokio::spawn(async move {
+                        // The inner task turns a panicking handler into an error reply instead of silence.
+                        let outcome = match tokio::spawn(fut).await {
+                            Ok(r) => r,
+                            Err(_) => Err("rpc: internal error".to_string()),
+                        };
+                        let mut out = Vec::new();
+                        match &outcome {
+                            Ok(result) => write_response(&mut out, id.as_deref(), Ok(result)),
+                            Err(text) => {
+                                stats.error_replies.fetch_add(1, Relaxed);
+                                write_response(&mut out, id.as_deref(), Err(text))
+                            }
+                        }
+                        let _ = tx.send(out).await;
+                        drop(permit);
+                    });
+                }
+            }
+        }
+        drop(tx);
+        let _ = writer.await;
+        self.stats.conns_open.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Writes replies as they come, coalescing what is queued into one write; ends when every sender is gone.
+async fn write_loop<W: AsyncWrite>(
+    wr: W,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    timeout: Duration,
+    stats: Arc<ServerStats>,
+) {
+    let mut wr = Box::pin(wr);
+    let mut buf = Vec::new();
+    while let Some(first) = rx.recv().await {
+        buf.clear();
+        buf.extend_from_slice(&first);
+        while buf.len() < (256 << 10) {
+            match rx.try_recv() {
+                Ok(m) => buf.extend_from_slice(&m),
+                Err(_) => break,
+            }
+        }
+        match tokio::time::timeout(timeout, wr.write_all(&buf)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                stats.write_stalls.fetch_add(1, Relaxed);
+                tracing::warn!("jsonrpc: peer stopped reading replies, dropping connection");
+                return;
+            }
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+/// Binds `addr` and serves `registry` on it in a background task; returns the bound address.
+pub async fn spawn(
+    addr: &str,
+    registry: Registry,
+    cfg: ServerConfig,
+    shutdown: Shutdown,
+) -> std::io::Result<(std::net::SocketAddr, Arc<Server>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let server = Server::new(registry, cfg);
+    tokio::spawn(server.clone().serve(listener, shutdown));
+    Ok((local, server))
+}

@@ -1,0 +1,19 @@
+//! Open-Falcon's wire, as the Go v0.3 components speak it.
+//!
+//! - [`gojson`]: Go's `encoding/json` byte for byte (encoder, decoder semantics, float rules).
+//! - [`model`]: the shared types (`MetricValue`, `JudgeItem`, `GraphItem`, the HBS types).
+//! - [`tags`]: tag strings, PK, checksums.
+//! - [`ring`]: the consistent-hash ring that shards series to judge and graph nodes.
+//! - [`jsonrpc`]: Go's `net/rpc/jsonrpc` server and client (agent, HBS, transfer RPC).
+//! - [`gob`]: Go's gob encoding and the `net/rpc` gob codec (transfer -> judge/graph).
+//! - [`pool`]: bounded connection pools for fan-out, as Go's `conn_pool`.
+
+pub mod gojson;
+pub mod jsonrpc;
+pub mod model;
+pub mod ratelog;
+pub mod ring;
+pub mod shutdown;
+pub mod tags;
+
+pub use gojson::ser_f64;

@@ -1,0 +1,53 @@
+//! A cloneable "stop now" signal for accept loops and connections.
+
+use tokio::sync::watch;
+
+/// The sending side: trigger once, every [`Shutdown`] sees it.
+#[derive(Debug)]
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+/// The receiving side.
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+/// A linked trigger and signal.
+pub fn channel() -> (ShutdownTrigger, Shutdown) {
+    let (tx, rx) = watch::channel(false);
+    (ShutdownTrigger(tx), Shutdown(rx))
+}
+
+impl ShutdownTrigger {
+    /// Signals every receiver.
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Another receiver.
+    pub fn subscribe(&self) -> Shutdown {
+        Shutdown(self.0.subscribe())
+    }
+}
+
+impl Shutdown {
+    /// A signal that never fires.
+    pub fn never() -> Self {
+        let (tx, rx) = watch::channel(false);
+        // Keep the sender alive forever so `changed()` never returns.
+        std::mem::forget(tx);
+        Shutdown(rx)
+    }
+
+    /// Whether it has fired.
+    pub fn is_triggered(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the signal fires (at once if it already has, or if the trigger is gone).
+    pub async fn wait(&mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
