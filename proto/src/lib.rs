@@ -8,11 +8,15 @@
 //! - [`gob`]: Go's gob encoding and the `net/rpc` gob codec (transfer -> judge/graph).
 //! - [`pool`]: bounded connection pools for fan-out, as Go's `conn_pool`.
 
+pub mod gob;
 pub mod gojson;
 pub mod jsonrpc;
 pub mod model;
+pub mod netutil;
+pub mod pool;
 pub mod ratelog;
 pub mod ring;
+pub mod rpc_table;
 pub mod shutdown;
 pub mod tags;
 

@@ -16,11 +16,7 @@ pub struct RateLimited {
 impl RateLimited {
     /// A site that logs at most once per `interval`.
     pub const fn new(interval: Duration) -> Self {
-        RateLimited {
-            interval,
-            last: Mutex::new(None),
-            suppressed: AtomicU64::new(0),
-        }
+        RateLimited { interval, last: Mutex::new(None), suppressed: AtomicU64::new(0) }
     }
 
     /// Returns `Some(suppressed_since_last)` when this occurrence should be logged, None when it should not.

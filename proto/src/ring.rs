@@ -53,10 +53,7 @@ impl HashRing {
         }
         let mut points: Vec<(u32, u32)> = circle.into_iter().collect();
         points.sort_unstable_by_key(|p| p.0);
-        Ok(HashRing {
-            points,
-            nodes: names,
-        })
+        Ok(HashRing { points, nodes: names })
     }
 
     /// The node for `key` (a PK): the first point strictly greater than `crc32(key)`, wrapping.
@@ -68,11 +65,7 @@ impl HashRing {
     pub fn get_index(&self, key: &str) -> usize {
         let h = crc32fast::hash(key.as_bytes());
         let i = self.points.partition_point(|p| p.0 <= h);
-        let (_, node) = if i == self.points.len() {
-            self.points[0]
-        } else {
-            self.points[i]
-        };
+        let (_, node) = if i == self.points.len() { self.points[0] } else { self.points[i] };
         node as usize
     }
 
@@ -94,9 +87,7 @@ mod tests {
         // reps=500 nodes=[judge-00 judge-01 judge-02] key="host-00/cpu.idle" -> judge-00
         let mut n = 0;
         for line in LIBRARY.lines().filter(|l| l.starts_with("reps=")) {
-            let reps: usize = line["reps=".len()..line.find(' ').unwrap()]
-                .parse()
-                .unwrap();
+            let reps: usize = line["reps=".len()..line.find(' ').unwrap()].parse().unwrap();
             let nodes = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
             let key_start = line.find("key=\"").unwrap() + 5;
             let key_end = line.rfind("\" -> ").unwrap();
@@ -112,18 +103,11 @@ mod tests {
     fn matches_go_transfer_vectors() {
         let mut n = 0;
         let mut cache: Option<(String, usize, HashRing)> = None;
-        for line in TRANSFER
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-        {
+        for line in TRANSFER.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
             let f: Vec<&str> = line.split('\t').collect();
             let reps: usize = f[0].parse().unwrap();
             if cache.as_ref().map(|c| (c.0.as_str(), c.1)) != Some((f[1], reps)) {
-                cache = Some((
-                    f[1].to_string(),
-                    reps,
-                    HashRing::new(f[1].split(','), reps).unwrap(),
-                ));
+                cache = Some((f[1].to_string(), reps, HashRing::new(f[1].split(','), reps).unwrap()));
             }
             let ring = &cache.as_ref().unwrap().2;
             assert_eq!(ring.get(f[2]), f[3], "{line}");
@@ -140,10 +124,7 @@ mod tests {
             let k = format!("host-{i}/cpu.idle");
             assert_eq!(a.get(&k), b.get(&k));
         }
-        assert_eq!(
-            HashRing::new(Vec::<String>::new(), 500).unwrap_err(),
-            RingError::Empty
-        );
+        assert_eq!(HashRing::new(Vec::<String>::new(), 500).unwrap_err(), RingError::Empty);
         assert_eq!(HashRing::new(["a"], 0).unwrap_err(), RingError::NoReplicas);
     }
 }

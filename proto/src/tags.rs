@@ -46,9 +46,7 @@ pub fn parse_tags_strict(s: &str) -> Result<Tags, StrictTagError> {
     }
     let s = s.replace(' ', "");
     for piece in s.split(',') {
-        let (k, v) = piece
-            .split_once('=')
-            .ok_or_else(|| StrictTagError(piece.to_string()))?;
+        let (k, v) = piece.split_once('=').ok_or_else(|| StrictTagError(piece.to_string()))?;
         out.insert(k.to_string(), v.to_string());
     }
     Ok(out)
@@ -122,10 +120,7 @@ pub fn builtin_metrics_checksum<'a, I>(metrics: I) -> String
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let mut keys: Vec<String> = metrics
-        .into_iter()
-        .map(|(m, t)| format!("{m}/{t}"))
-        .collect();
+    let mut keys: Vec<String> = metrics.into_iter().map(|(m, t)| format!("{m}/{t}")).collect();
     if keys.is_empty() {
         return String::new();
     }
@@ -138,10 +133,7 @@ mod tests {
     use super::*;
 
     fn t(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -150,16 +142,10 @@ mod tests {
         assert_eq!(parse_tags("a=b"), t(&[("a", "b")]));
         assert_eq!(parse_tags(" a = b c , d=e"), t(&[("a", "bc"), ("d", "e")]));
         assert_eq!(parse_tags("a=b=c"), t(&[("a", "b=c")]));
-        assert_eq!(
-            parse_tags("junk,a=1,,=v,k=,a=2"),
-            t(&[("", "v"), ("a", "2"), ("k", "")])
-        );
+        assert_eq!(parse_tags("junk,a=1,,=v,k=,a=2"), t(&[("", "v"), ("a", "2"), ("k", "")]));
         // Only ' ' is removed, tabs stay.
         assert_eq!(parse_tags("a=\tb"), t(&[("a", "\tb")]));
-        assert_eq!(
-            parse_tags_strict("a=1,b=2").unwrap(),
-            t(&[("a", "1"), ("b", "2")])
-        );
+        assert_eq!(parse_tags_strict("a=1,b=2").unwrap(), t(&[("a", "1"), ("b", "2")]));
         assert!(parse_tags_strict("a=1,junk").is_err());
     }
 
@@ -167,45 +153,30 @@ mod tests {
     fn pk_and_friends() {
         let tags = t(&[("mount", "/"), ("fstype", "ext4")]);
         assert_eq!(sorted_tags(&tags), "fstype=ext4,mount=/");
-        assert_eq!(
-            pk("h1", "df.bytes.free", &tags),
-            "h1/df.bytes.free/fstype=ext4,mount=/"
-        );
+        assert_eq!(pk("h1", "df.bytes.free", &tags), "h1/df.bytes.free/fstype=ext4,mount=/");
         assert_eq!(pk("h1", "cpu.idle", &t(&[])), "h1/cpu.idle");
         assert_eq!(counter("cpu.idle", &t(&[])), "cpu.idle");
         assert_eq!(counter("m", &tags), "m/fstype=ext4,mount=/");
         assert_eq!(uuid("h", "m", &t(&[]), "GAUGE", 60), "h/m/GAUGE/60");
-        assert_eq!(
-            uuid("h", "m", &t(&[("a", "1")]), "DERIVE", 30),
-            "h/m/a=1/DERIVE/30"
-        );
+        assert_eq!(uuid("h", "m", &t(&[("a", "1")]), "DERIVE", 30), "h/m/a=1/DERIVE/30");
         assert_eq!(checksum("h1", "cpu.idle", &t(&[])), md5_hex(b"h1/cpu.idle"));
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
         // Uppercase sorts before lowercase, bytewise.
-        assert_eq!(
-            sorted_tags(&t(&[("b", "1"), ("B", "2"), ("a", "3")])),
-            "B=2,a=3,b=1"
-        );
+        assert_eq!(sorted_tags(&t(&[("b", "1"), ("B", "2"), ("a", "3")])), "B=2,a=3,b=1");
     }
 
     #[test]
     fn builtin_checksum_matches_captured_hbs_reply() {
         // captures/agent-hbs: the BuiltinMetrics reply for host "vm" carried this checksum.
         let metrics = [
-            (
-                "url.check.health",
-                "url=http://127.0.0.1:11988/health,timeout=3",
-            ),
+            ("url.check.health", "url=http://127.0.0.1:11988/health,timeout=3"),
             ("net.port.listen", "port=22"),
             ("du.bs", "path=/opt/falcon/data"),
             ("proc.num", "name=mariadbd"),
             ("net.port.listen", "port=13306"),
             ("proc.num", "cmdline=falcon-judge"),
         ];
-        assert_eq!(
-            builtin_metrics_checksum(metrics),
-            "52fa70c8a25a08cef8388dd5f602450c"
-        );
+        assert_eq!(builtin_metrics_checksum(metrics), "52fa70c8a25a08cef8388dd5f602450c");
         assert_eq!(builtin_metrics_checksum([]), "");
         assert_eq!(
             builtin_metrics_checksum([("proc.num", "name=sshd"), ("net.port.listen", "port=22")]),

@@ -2,8 +2,7 @@
 
 use falcon_proto::jsonrpc::{self, CallError, Client, ClientConfig, Registry, ServerConfig};
 use falcon_proto::model::{
-    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, NullRpcRequest,
-    SimpleRpcResponse,
+    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, NullRpcRequest, SimpleRpcResponse,
 };
 use falcon_proto::shutdown::{self, Shutdown};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,42 +14,26 @@ use tokio::net::TcpStream;
 fn registry(seen_ids: Arc<AtomicU64>) -> Registry {
     let mut r = Registry::new();
     r.register("Agent.ReportStatus", |req: AgentReportRequest| async move {
-        Ok(SimpleRpcResponse {
-            code: if req.hostname.is_empty() { 1 } else { 0 },
-        })
+        Ok(SimpleRpcResponse { code: if req.hostname.is_empty() { 1 } else { 0 } })
     })
     .unwrap();
-    r.register(
-        "Agent.MinePlugins",
-        |req: AgentHeartbeatRequest| async move {
-            let plugins = if req.hostname == "vm" {
-                vec![
-                    "sys/args/20_args.sh(hello,world)".to_string(),
-                    "sys/demo".to_string(),
-                ]
-            } else {
-                vec![]
-            };
-            Ok(AgentPluginsResponse {
-                plugins: Some(plugins),
-                timestamp: 1795261656,
-            })
-        },
-    )
-    .unwrap();
-    r.register("Agent.TrustableIps", |_: NullRpcRequest| async move {
-        Ok("127.0.0.1".to_string())
+    r.register("Agent.MinePlugins", |req: AgentHeartbeatRequest| async move {
+        let plugins = if req.hostname == "vm" {
+            vec!["sys/args/20_args.sh(hello,world)".to_string(), "sys/demo".to_string()]
+        } else {
+            vec![]
+        };
+        Ok(AgentPluginsResponse { plugins: Some(plugins), timestamp: 1795261656 })
     })
     .unwrap();
+    r.register("Agent.TrustableIps", |_: NullRpcRequest| async move { Ok("127.0.0.1".to_string()) }).unwrap();
     r.register("Test.Sleep", |ms: i64| async move {
         tokio::time::sleep(Duration::from_millis(ms as u64)).await;
         Ok(ms)
     })
     .unwrap();
-    r.register("Test.Fail", |_: NullRpcRequest| async move {
-        Err::<SimpleRpcResponse, _>("boom <&>".to_string())
-    })
-    .unwrap();
+    r.register("Test.Fail", |_: NullRpcRequest| async move { Err::<SimpleRpcResponse, _>("boom <&>".to_string()) })
+        .unwrap();
     r.register("Test.Panic", |_: NullRpcRequest| async move {
         if true {
             panic!("handler bug");
@@ -68,9 +51,7 @@ fn registry(seen_ids: Arc<AtomicU64>) -> Registry {
 
 async fn start(cfg: ServerConfig) -> (String, shutdown::ShutdownTrigger) {
     let (trigger, sd) = shutdown::channel();
-    let (addr, _server) = jsonrpc::server::spawn("127.0.0.1:0", registry(Arc::default()), cfg, sd)
-        .await
-        .unwrap();
+    let (addr, _server) = jsonrpc::server::spawn("127.0.0.1:0", registry(Arc::default()), cfg, sd).await.unwrap();
     (addr.to_string(), trigger)
 }
 
@@ -84,10 +65,7 @@ async fn read_line(s: &mut TcpStream) -> String {
     let mut out = Vec::new();
     let mut b = [0u8; 1];
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut b))
-            .await
-            .expect("reply in time")
-        {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await.expect("reply in time") {
             Ok(0) | Err(_) => break,
             Ok(_) => {
                 out.push(b[0]);
@@ -133,23 +111,14 @@ async fn crafted_hbs_edge_cases_get_gos_replies() {
         (b"{\"method\":\"Test.Panic\",\"params\":[{}],\"id\":13}", "{\"id\":13,\"result\":null,\"error\":\"rpc: internal error\"}\n"),
     ];
     for (req, want) in cases {
-        assert_eq!(
-            exchange(&mut s, req).await,
-            *want,
-            "request {}",
-            String::from_utf8_lossy(req)
-        );
+        assert_eq!(exchange(&mut s, req).await, *want, "request {}", String::from_utf8_lossy(req));
     }
     // Malformed JSON: no reply, connection closed.
     assert_eq!(exchange(&mut s, b"this is not json\n").await, "");
     // The server is still alive for others.
     let mut s2 = TcpStream::connect(&addr).await.unwrap();
     assert_eq!(
-        exchange(
-            &mut s2,
-            b"{\"method\":\"Agent.TrustableIps\",\"params\":[{}],\"id\":0}"
-        )
-        .await,
+        exchange(&mut s2, b"{\"method\":\"Agent.TrustableIps\",\"params\":[{}],\"id\":0}").await,
         "{\"id\":0,\"result\":\"127.0.0.1\",\"error\":null}\n"
     );
 }
@@ -159,40 +128,27 @@ async fn calls_run_concurrently_and_reply_out_of_order() {
     let (addr, _t) = start(ServerConfig::default()).await;
     let mut s = TcpStream::connect(&addr).await.unwrap();
     // Two pipelined requests in one write, no separator: the slow one must not hold back the fast one.
-    s.write_all(b"{\"method\":\"Test.Sleep\",\"params\":[400],\"id\":1}{\"method\":\"Test.Sleep\",\"params\":[1],\"id\":2}")
-        .await
-        .unwrap();
-    assert_eq!(
-        read_line(&mut s).await,
-        "{\"id\":2,\"result\":1,\"error\":null}\n"
-    );
-    assert_eq!(
-        read_line(&mut s).await,
-        "{\"id\":1,\"result\":400,\"error\":null}\n"
-    );
+    s.write_all(
+        b"{\"method\":\"Test.Sleep\",\"params\":[400],\"id\":1}{\"method\":\"Test.Sleep\",\"params\":[1],\"id\":2}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(read_line(&mut s).await, "{\"id\":2,\"result\":1,\"error\":null}\n");
+    assert_eq!(read_line(&mut s).await, "{\"id\":1,\"result\":400,\"error\":null}\n");
 }
 
 #[tokio::test]
 async fn malformed_input_still_answers_calls_in_flight() {
     let (addr, _t) = start(ServerConfig::default()).await;
     let mut s = TcpStream::connect(&addr).await.unwrap();
-    s.write_all(b"{\"method\":\"Test.Sleep\",\"params\":[200],\"id\":1} garbage")
-        .await
-        .unwrap();
-    assert_eq!(
-        read_line(&mut s).await,
-        "{\"id\":1,\"result\":200,\"error\":null}\n"
-    );
+    s.write_all(b"{\"method\":\"Test.Sleep\",\"params\":[200],\"id\":1} garbage").await.unwrap();
+    assert_eq!(read_line(&mut s).await, "{\"id\":1,\"result\":200,\"error\":null}\n");
     assert_eq!(read_line(&mut s).await, "", "then the connection closes");
 }
 
 #[tokio::test]
 async fn oversized_frame_closes_the_connection() {
-    let (addr, _t) = start(ServerConfig {
-        max_frame: 1024,
-        ..ServerConfig::default()
-    })
-    .await;
+    let (addr, _t) = start(ServerConfig { max_frame: 1024, ..ServerConfig::default() }).await;
     let mut s = TcpStream::connect(&addr).await.unwrap();
     let mut big = b"{\"method\":\"Agent.ReportStatus\",\"params\":[{\"Hostname\":\"".to_vec();
     big.extend(std::iter::repeat_n(b'x', 4096));
@@ -205,42 +161,20 @@ async fn oversized_frame_closes_the_connection() {
 async fn client_matches_ids_and_reports_server_errors() {
     let (addr, _t) = start(ServerConfig::default()).await;
     let c = Arc::new(Client::new(addr, ClientConfig::default()));
-    let r: SimpleRpcResponse = c
-        .call(
-            "Agent.ReportStatus",
-            &AgentReportRequest {
-                hostname: "h".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let r: SimpleRpcResponse =
+        c.call("Agent.ReportStatus", &AgentReportRequest { hostname: "h".into(), ..Default::default() }).await.unwrap();
     assert_eq!(r.code, 0);
-    let ips: String = c
-        .call("Agent.TrustableIps", &NullRpcRequest {})
-        .await
-        .unwrap();
+    let ips: String = c.call("Agent.TrustableIps", &NullRpcRequest {}).await.unwrap();
     assert_eq!(ips, "127.0.0.1");
-    let e = c
-        .call::<_, SimpleRpcResponse>("Test.Fail", &NullRpcRequest {})
-        .await
-        .unwrap_err();
+    let e = c.call::<_, SimpleRpcResponse>("Test.Fail", &NullRpcRequest {}).await.unwrap_err();
     assert_eq!(e, CallError::Server("boom <&>".into()));
-    let e = c
-        .call::<_, SimpleRpcResponse>("Agent.Nope", &NullRpcRequest {})
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e,
-        CallError::Server("rpc: can't find method Agent.Nope".into())
-    );
+    let e = c.call::<_, SimpleRpcResponse>("Agent.Nope", &NullRpcRequest {}).await.unwrap_err();
+    assert_eq!(e, CallError::Server("rpc: can't find method Agent.Nope".into()));
     // Concurrent calls with different latencies on one connection.
     let mut tasks = Vec::new();
     for ms in [300i64, 10, 150, 1, 80] {
         let c = c.clone();
-        tasks.push(tokio::spawn(async move {
-            c.call::<_, i64>("Test.Sleep", &ms).await
-        }));
+        tasks.push(tokio::spawn(async move { c.call::<_, i64>("Test.Sleep", &ms).await }));
     }
     let got: Vec<i64> = futures_join(tasks).await;
     assert_eq!(got, vec![300, 10, 150, 1, 80]);
@@ -282,33 +216,14 @@ async fn client_timeout_drops_connection_and_redials_with_fresh_ids() {
             });
         }
     });
-    let c = Client::new(
-        addr,
-        ClientConfig {
-            call_timeout: Duration::from_millis(300),
-            ..ClientConfig::default()
-        },
-    );
+    let c = Client::new(addr, ClientConfig { call_timeout: Duration::from_millis(300), ..ClientConfig::default() });
     let _: SimpleRpcResponse = c.call("T.Ok", &NullRpcRequest {}).await.unwrap();
-    let e = c
-        .call::<_, SimpleRpcResponse>("T.Hang", &NullRpcRequest {})
-        .await
-        .unwrap_err();
+    let e = c.call::<_, SimpleRpcResponse>("T.Hang", &NullRpcRequest {}).await.unwrap_err();
     assert!(matches!(e, CallError::Timeout { .. }), "{e:?}");
-    assert!(
-        !c.is_connected().await,
-        "a timed-out call drops the connection"
-    );
+    assert!(!c.is_connected().await, "a timed-out call drops the connection");
     let _: SimpleRpcResponse = c.call("T.Ok", &NullRpcRequest {}).await.unwrap();
     let seen: Vec<_> = (0..3).map(|_| rx.try_recv().unwrap()).collect();
-    assert_eq!(
-        seen,
-        vec![
-            (1, "0".to_string()),
-            (1, "1".to_string()),
-            (2, "0".to_string())
-        ]
-    );
+    assert_eq!(seen, vec![(1, "0".to_string()), (1, "1".to_string()), (2, "0".to_string())]);
 }
 
 #[tokio::test]
@@ -323,19 +238,13 @@ async fn broken_connection_fails_pending_calls_then_redials() {
         drop(s);
         let (trigger_keep, _) = shutdown::channel();
         let mut r = Registry::new();
-        r.register("T.Ok", |_: NullRpcRequest| async {
-            Ok(SimpleRpcResponse { code: 7 })
-        })
-        .unwrap();
+        r.register("T.Ok", |_: NullRpcRequest| async { Ok(SimpleRpcResponse { code: 7 }) }).unwrap();
         let server = jsonrpc::Server::new(r, ServerConfig::default());
         server.serve(listener, Shutdown::never()).await;
         drop(trigger_keep);
     });
     let c = Client::new(addr, ClientConfig::default());
-    let e = c
-        .call::<_, SimpleRpcResponse>("T.Ok", &NullRpcRequest {})
-        .await
-        .unwrap_err();
+    let e = c.call::<_, SimpleRpcResponse>("T.Ok", &NullRpcRequest {}).await.unwrap_err();
     assert!(matches!(e, CallError::Closed { .. }), "{e:?}");
     let r: SimpleRpcResponse = c.call("T.Ok", &NullRpcRequest {}).await.unwrap();
     assert_eq!(r.code, 7);
@@ -350,64 +259,35 @@ async fn protocol_violation_from_server_breaks_the_connection() {
         let mut buf = [0u8; 256];
         let _ = s.read(&mut buf).await;
         // result:null with error:null is fatal for a Go client.
-        s.write_all(b"{\"id\":0,\"result\":null,\"error\":null}\n")
-            .await
-            .unwrap();
+        s.write_all(b"{\"id\":0,\"result\":null,\"error\":null}\n").await.unwrap();
         tokio::time::sleep(Duration::from_secs(5)).await;
     });
     let c = Client::new(addr, ClientConfig::default());
-    let e = c
-        .call::<_, SimpleRpcResponse>("T.X", &NullRpcRequest {})
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e,
-        CallError::Protocol {
-            addr: c.addr().to_string(),
-            reason: "invalid error <nil>".into()
-        }
-    );
+    let e = c.call::<_, SimpleRpcResponse>("T.X", &NullRpcRequest {}).await.unwrap_err();
+    assert_eq!(e, CallError::Protocol { addr: c.addr().to_string(), reason: "invalid error <nil>".into() });
     assert!(!c.is_connected().await);
 }
 
 #[tokio::test]
 async fn dial_failure_is_an_error() {
     // Bind then drop to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let c = Client::new(format!("127.0.0.1:{port}"), ClientConfig::default());
-    let e = c
-        .call::<_, SimpleRpcResponse>("T.X", &NullRpcRequest {})
-        .await
-        .unwrap_err();
+    let e = c.call::<_, SimpleRpcResponse>("T.X", &NullRpcRequest {}).await.unwrap_err();
     assert!(matches!(e, CallError::Dial { .. }), "{e:?}");
 }
 
 #[tokio::test]
 async fn in_flight_calls_are_bounded_per_connection() {
-    let (addr, _t) = start(ServerConfig {
-        max_inflight_per_conn: 2,
-        ..ServerConfig::default()
-    })
-    .await;
+    let (addr, _t) = start(ServerConfig { max_inflight_per_conn: 2, ..ServerConfig::default() }).await;
     let mut s = TcpStream::connect(&addr).await.unwrap();
     // Three 300 ms calls with room for two: the third starts only when one ends, so all three take >= 600 ms.
     let t0 = std::time::Instant::now();
     for id in 1..=3 {
-        s.write_all(
-            format!("{{\"method\":\"Test.Sleep\",\"params\":[300],\"id\":{id}}}").as_bytes(),
-        )
-        .await
-        .unwrap();
+        s.write_all(format!("{{\"method\":\"Test.Sleep\",\"params\":[300],\"id\":{id}}}").as_bytes()).await.unwrap();
     }
     for _ in 0..3 {
         assert!(read_line(&mut s).await.contains("\"result\":300"));
     }
-    assert!(
-        t0.elapsed() >= Duration::from_millis(590),
-        "third call waited for a slot"
-    );
+    assert!(t0.elapsed() >= Duration::from_millis(590), "third call waited for a slot");
 }

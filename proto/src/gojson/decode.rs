@@ -40,19 +40,13 @@ impl<'a> Ctx<'a> {
 
     /// The same position, expecting another type (slice elements, map values).
     pub fn with_type(self, ty: &'static str) -> Self {
-        Ctx {
-            ty,
-            field: self.field,
-        }
+        Ctx { ty, field: self.field }
     }
 
     /// Go's `UnmarshalTypeError` text for a JSON value of kind `kind` (`string`, `number 60.5`, `object`...).
     pub fn type_error_text(&self, kind: &str) -> String {
         match self.field {
-            None => format!(
-                "json: cannot unmarshal {kind} into Go value of type {}",
-                self.ty
-            ),
+            None => format!("json: cannot unmarshal {kind} into Go value of type {}", self.ty),
             Some(fp) => {
                 let mut names = Vec::new();
                 let mut cur = Some(fp);
@@ -87,11 +81,7 @@ pub trait GoDecode: Sized {
     const GO_PTR_SLICE: &'static str = "[]*?";
 
     /// Decodes the next JSON value into `slot`, merging as Go does (a `null` leaves most types unchanged).
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error>;
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error>;
 }
 
 /// A [`DeserializeSeed`] that decodes into an existing slot.
@@ -117,11 +107,7 @@ pub fn from_slice<T: GoDecode + Default>(bytes: &[u8]) -> Result<T, DecodeError>
 }
 
 /// Decodes a whole JSON text into an existing value at position `ctx`.
-pub fn decode_into<T: GoDecode>(
-    bytes: &[u8],
-    slot: &mut T,
-    ctx: Ctx<'_>,
-) -> Result<(), DecodeError> {
+pub fn decode_into<T: GoDecode>(bytes: &[u8], slot: &mut T, ctx: Ctx<'_>) -> Result<(), DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     T::decode(slot, &mut de, ctx).map_err(DecodeError::from)?;
     de.end().map_err(DecodeError::from)
@@ -144,9 +130,7 @@ pub fn strip_position(e: &serde_json::Error) -> String {
     if let Some(at) = s.rfind(" at line ") {
         let tail = &s[at + " at line ".len()..];
         let mut parts = tail.split(" column ");
-        let is_num = |p: Option<&str>| {
-            p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        };
+        let is_num = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         if is_num(parts.next()) && is_num(parts.next()) && parts.next().is_none() {
             return s[..at].to_string();
         }
@@ -237,12 +221,7 @@ pub fn next_raw_value<'de, D: Deserializer<'de>>(de: D) -> Result<&'de str, D::E
 }
 
 /// Decodes an integer field: a JSON integer in `[min, max]`, else Go's `number <literal>` error; `null` is None.
-fn decode_int<'de, D: Deserializer<'de>>(
-    de: D,
-    ctx: Ctx<'_>,
-    min: i128,
-    max: i128,
-) -> Result<Option<i128>, D::Error> {
+fn decode_int<'de, D: Deserializer<'de>>(de: D, ctx: Ctx<'_>, min: i128, max: i128) -> Result<Option<i128>, D::Error> {
     let raw = next_raw_value(de)?;
     match raw_kind(raw) {
         "null" => Ok(None),
@@ -260,11 +239,7 @@ macro_rules! go_int {
             const GO_TYPE: &'static str = $go;
             const GO_SLICE: &'static str = concat!("[]", $go);
             const GO_PTR_SLICE: &'static str = concat!("[]*", $go);
-            fn decode<'de, D: Deserializer<'de>>(
-                slot: &mut Self,
-                de: D,
-                ctx: Ctx<'_>,
-            ) -> Result<(), D::Error> {
+            fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
                 if let Some(v) = decode_int(de, ctx, <$t>::MIN as i128, <$t>::MAX as i128)? {
                     // In range by the check above.
                     *slot = v as $t;
@@ -283,11 +258,7 @@ impl GoDecode for f64 {
     const GO_TYPE: &'static str = "float64";
     const GO_SLICE: &'static str = "[]float64";
     const GO_PTR_SLICE: &'static str = "[]*float64";
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         let raw = next_raw_value(de)?;
         match raw_kind(raw) {
             "null" => Ok(()),
@@ -350,11 +321,7 @@ impl GoDecode for String {
     const GO_TYPE: &'static str = "string";
     const GO_SLICE: &'static str = "[]string";
     const GO_PTR_SLICE: &'static str = "[]*string";
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         de.deserialize_any(KindVisitor { slot, ctx })
     }
 }
@@ -395,11 +362,7 @@ impl GoDecode for bool {
     const GO_TYPE: &'static str = "bool";
     const GO_SLICE: &'static str = "[]bool";
     const GO_PTR_SLICE: &'static str = "[]*bool";
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         de.deserialize_any(KindVisitor { slot, ctx })
     }
 }
@@ -408,11 +371,7 @@ impl GoDecode for bool {
 impl<T: GoDecode + Default> GoDecode for Vec<T> {
     const GO_TYPE: &'static str = T::GO_SLICE;
     const GO_SLICE: &'static str = "[][]?";
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         struct V<'s, 'c, T>(&'s mut Vec<T>, Ctx<'c>);
         impl<'de, T: GoDecode + Default> Visitor<'de> for V<'_, '_, T> {
             type Value = ();
@@ -428,10 +387,7 @@ impl<T: GoDecode + Default> GoDecode for Vec<T> {
                 let elem_ctx = ctx.with_type(T::GO_TYPE);
                 loop {
                     let mut item = T::default();
-                    match seq.next_element_seed(Slot {
-                        slot: &mut item,
-                        ctx: elem_ctx,
-                    })? {
+                    match seq.next_element_seed(Slot { slot: &mut item, ctx: elem_ctx })? {
                         Some(()) => out.push(item),
                         None => return Ok(()),
                     }
@@ -468,11 +424,7 @@ impl<T: GoDecode + Default> GoDecode for Vec<T> {
 impl<T: GoDecode + Default> GoDecode for Option<T> {
     const GO_TYPE: &'static str = T::GO_TYPE;
     const GO_SLICE: &'static str = T::GO_PTR_SLICE;
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         struct V<'s, 'c, T>(&'s mut Option<T>, Ctx<'c>);
         impl<'de, T: GoDecode + Default> Visitor<'de> for V<'_, '_, T> {
             type Value = ();
@@ -499,11 +451,7 @@ impl<T: GoDecode + Default> GoDecode for Option<T> {
 impl<V: GoDecode + Default> GoDecode for BTreeMap<String, V> {
     const GO_TYPE: &'static str = "map[string]string";
     const GO_SLICE: &'static str = "[]map[string]string";
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         struct Vis<'s, 'c, V>(&'s mut BTreeMap<String, V>, Ctx<'c>);
         impl<'de, V: GoDecode + Default> Visitor<'de> for Vis<'_, '_, V> {
             type Value = ();
@@ -515,10 +463,7 @@ impl<V: GoDecode + Default> GoDecode for BTreeMap<String, V> {
                 let vctx = ctx.with_type(V::GO_TYPE);
                 while let Some(k) = map.next_key_seed(KeySeed)? {
                     let entry = out.entry(k.as_str().to_string()).or_default();
-                    map.next_value_seed(Slot {
-                        slot: entry,
-                        ctx: vctx,
-                    })?;
+                    map.next_value_seed(Slot { slot: entry, ctx: vctx })?;
                 }
                 Ok(())
             }
@@ -720,10 +665,7 @@ mod tests {
 
     #[test]
     fn keys_fold_and_last_wins() {
-        let o = dec(
-            r#"{"STEP":1,"hostNAME":"a","step":2,"hostname":"b","x":[1,{"y":2}],"\u0073tep":3}"#,
-        )
-        .unwrap();
+        let o = dec(r#"{"STEP":1,"hostNAME":"a","step":2,"hostname":"b","x":[1,{"y":2}],"\u0073tep":3}"#).unwrap();
         assert_eq!(o.step, 3);
         assert_eq!(o.hostname, "b");
         // KELVIN SIGN folds to k; "\u017F" (long s) to s.
@@ -735,41 +677,21 @@ mod tests {
 
     #[test]
     fn null_semantics() {
-        let o = dec(r#"{"step":5,"step":null,"hostname":"h","Hostname":null,"inner":{"id":1},"tags":{"a":"1"},"ratio":null}"#).unwrap();
+        let o = dec(
+            r#"{"step":5,"step":null,"hostname":"h","Hostname":null,"inner":{"id":1},"tags":{"a":"1"},"ratio":null}"#,
+        )
+        .unwrap();
         assert_eq!(o.step, 5);
         assert_eq!(o.hostname, "h");
-        assert_eq!(
-            o.inner,
-            Some(Inner {
-                id: 1,
-                name: String::new()
-            })
-        );
-        let o =
-            dec(r#"{"inner":{"id":1},"inner":null,"tags":{"a":"1"},"tags":{"b":"2"}}"#).unwrap();
+        assert_eq!(o.inner, Some(Inner { id: 1, name: String::new() }));
+        let o = dec(r#"{"inner":{"id":1},"inner":null,"tags":{"a":"1"},"tags":{"b":"2"}}"#).unwrap();
         assert_eq!(o.inner, None);
         let tags = o.tags.unwrap();
         assert_eq!(tags.len(), 2, "Go merges repeated objects into one map");
         let o = dec(r#"{"inner":{"id":1},"inner":{"name":"n"}}"#).unwrap();
-        assert_eq!(
-            o.inner,
-            Some(Inner {
-                id: 1,
-                name: "n".into()
-            }),
-            "Go merges into the existing pointee"
-        );
+        assert_eq!(o.inner, Some(Inner { id: 1, name: "n".into() }), "Go merges into the existing pointee");
         let o = dec(r#"{"list":[null,{"id":2}]}"#).unwrap();
-        assert_eq!(
-            o.list,
-            vec![
-                None,
-                Some(Inner {
-                    id: 2,
-                    name: String::new()
-                })
-            ]
-        );
+        assert_eq!(o.list, vec![None, Some(Inner { id: 2, name: String::new() })]);
     }
 
     #[test]
@@ -783,7 +705,10 @@ mod tests {
                 "json: cannot unmarshal number 9223372036854775808 into Go struct field Outer.step of type int64",
             ),
             (r#"{"hostname":1}"#, "json: cannot unmarshal number into Go struct field Outer.Hostname of type string"),
-            (r#"{"inner":{"id":"x"}}"#, "json: cannot unmarshal string into Go struct field Inner.inner.id of type int"),
+            (
+                r#"{"inner":{"id":"x"}}"#,
+                "json: cannot unmarshal string into Go struct field Inner.inner.id of type int",
+            ),
             (r#"{"inner":5}"#, "json: cannot unmarshal number into Go struct field Outer.inner of type model.Inner"),
             (r#"{"list":{}}"#, "json: cannot unmarshal object into Go struct field Outer.list of type []*model.Inner"),
             (r#"{"list":[true]}"#, "json: cannot unmarshal bool into Go struct field Outer.list of type model.Inner"),
@@ -802,15 +727,9 @@ mod tests {
         let v: Vec<Option<Inner>> = from_slice(br#"[{"id":1},null]"#).unwrap();
         assert_eq!(v.len(), 2);
         let e = from_slice::<Vec<Option<Inner>>>(br#"{"not":"a list"}"#).unwrap_err();
-        assert_eq!(
-            e.0,
-            "json: cannot unmarshal object into Go value of type []*model.Inner"
-        );
+        assert_eq!(e.0, "json: cannot unmarshal object into Go value of type []*model.Inner");
         let e = from_slice::<Vec<Option<Inner>>>(br#"[7]"#).unwrap_err();
-        assert_eq!(
-            e.0,
-            "json: cannot unmarshal number into Go value of type model.Inner"
-        );
+        assert_eq!(e.0, "json: cannot unmarshal number into Go value of type model.Inner");
         let v: Vec<Option<Inner>> = from_slice(b"null").unwrap();
         assert!(v.is_empty());
     }

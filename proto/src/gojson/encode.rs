@@ -36,19 +36,11 @@ impl Formatter for GoFormatter {
         writer.write_all(s.as_bytes())
     }
 
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
         write_html_escaped(writer, fragment)
     }
 
-    fn write_char_escape<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        char_escape: CharEscape,
-    ) -> io::Result<()> {
+    fn write_char_escape<W: ?Sized + io::Write>(&mut self, writer: &mut W, char_escape: CharEscape) -> io::Result<()> {
         let byte = match char_escape {
             CharEscape::Quote => return writer.write_all(b"\\\""),
             CharEscape::ReverseSolidus => return writer.write_all(b"\\\\"),
@@ -60,14 +52,7 @@ impl Formatter for GoFormatter {
             CharEscape::FormFeed => 0x0c,
             CharEscape::AsciiControl(b) => b,
         };
-        writer.write_all(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[(byte >> 4) as usize],
-            HEX[(byte & 0xf) as usize],
-        ])
+        writer.write_all(&[b'\\', b'u', b'0', b'0', HEX[(byte >> 4) as usize], HEX[(byte & 0xf) as usize]])
     }
 }
 
@@ -82,12 +67,8 @@ fn write_html_escaped<W: ?Sized + io::Write>(writer: &mut W, s: &str) -> io::Res
             b'>' => (b"\\u003e", 1),
             b'&' => (b"\\u0026", 1),
             // U+2028 and U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
-                (b"\\u2028", 3)
-            }
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
-                (b"\\u2029", 3)
-            }
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => (b"\\u2028", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => (b"\\u2029", 3),
             _ => {
                 i += 1;
                 continue;
@@ -109,10 +90,7 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::E
 }
 
 /// Serialises `value` as Go's `json.Marshal` would, appending to `out`.
-pub fn to_writer<W: io::Write, T: Serialize + ?Sized>(
-    out: W,
-    value: &T,
-) -> Result<(), serde_json::Error> {
+pub fn to_writer<W: io::Write, T: Serialize + ?Sized>(out: W, value: &T) -> Result<(), serde_json::Error> {
     let mut ser = serde_json::Serializer::with_formatter(out, GoFormatter);
     value.serialize(&mut ser)
 }
@@ -134,10 +112,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
 /// rather than writing something a Go decoder would reject.
 pub fn ser_f64<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     if !v.is_finite() {
-        return Err(serde::ser::Error::custom(format!(
-            "json: unsupported value: {}",
-            go_special_name(*v)
-        )));
+        return Err(serde::ser::Error::custom(format!("json: unsupported value: {}", go_special_name(*v))));
     }
     s.serialize_f64(*v)
 }
@@ -178,14 +153,8 @@ pub fn compact_into(out: &mut Vec<u8>, raw: &[u8]) {
                     b'<' => out.extend_from_slice(b"\\u003c"),
                     b'>' => out.extend_from_slice(b"\\u003e"),
                     b'&' => out.extend_from_slice(b"\\u0026"),
-                    0xE2 if raw.get(i + 1) == Some(&0x80)
-                        && matches!(raw.get(i + 2), Some(0xA8 | 0xA9)) =>
-                    {
-                        out.extend_from_slice(if raw[i + 2] == 0xA8 {
-                            b"\\u2028"
-                        } else {
-                            b"\\u2029"
-                        });
+                    0xE2 if raw.get(i + 1) == Some(&0x80) && matches!(raw.get(i + 2), Some(0xA8 | 0xA9)) => {
+                        out.extend_from_slice(if raw[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" });
                         i += 2;
                     }
                     _ => out.push(c),
@@ -215,13 +184,9 @@ mod tests {
         let s = "a<b>&c\u{2028}\u{2029}\"\\\n\r\t\u{8}\u{c}\u{1}\u{7f}é";
         assert_eq!(
             to_string(s).unwrap(),
-            r#""a\u003cb\u003e\u0026c\u2028\u2029\"\\\n\r\t\u0008\u000c\u0001"#.to_string()
-                + "\u{7f}é\""
+            r#""a\u003cb\u003e\u0026c\u2028\u2029\"\\\n\r\t\u0008\u000c\u0001"#.to_string() + "\u{7f}é\""
         );
-        assert_eq!(
-            to_string("url=http://x/?a=1&b=2").unwrap(),
-            r#""url=http://x/?a=1\u0026b=2""#
-        );
+        assert_eq!(to_string("url=http://x/?a=1&b=2").unwrap(), r#""url=http://x/?a=1\u0026b=2""#);
     }
 
     #[test]
@@ -249,9 +214,6 @@ mod tests {
     fn compacts_raw_ids() {
         let mut out = Vec::new();
         compact_into(&mut out, b" [ 1 , \"a <b>\" ,\n{\"k\" : \"\\\"&\"} ] ");
-        assert_eq!(
-            std::str::from_utf8(&out).unwrap(),
-            r#"[1,"a \u003cb\u003e",{"k":"\"\u0026"}]"#
-        );
+        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"[1,"a \u003cb\u003e",{"k":"\"\u0026"}]"#);
     }
 }

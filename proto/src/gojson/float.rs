@@ -32,12 +32,8 @@ pub fn parse_go_float(s: &str) -> Result<f64, ParseFloatError> {
         return hex_to_f64(lit.mantissa, lit.exp, lit.neg, lit.trunc);
     }
     // Decimal: Go and Rust both round correctly, so Rust's parser gives Go's result once the separators are gone.
-    let v = if lit.underscores {
-        s.replace('_', "").parse::<f64>()
-    } else {
-        s.parse::<f64>()
-    }
-    .map_err(|_| ParseFloatError::Syntax)?;
+    let v = if lit.underscores { s.replace('_', "").parse::<f64>() } else { s.parse::<f64>() }
+        .map_err(|_| ParseFloatError::Syntax)?;
     if v.is_infinite() {
         return Err(ParseFloatError::Range);
     }
@@ -56,11 +52,7 @@ fn special(s: &str) -> Option<f64> {
     let signed = rest.len() != b.len();
     let is = |word: &str| rest.eq_ignore_ascii_case(word.as_bytes());
     if is("inf") || is("infinity") {
-        return Some(if neg {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
+        return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
     }
     if !signed && is("nan") {
         return Some(f64::NAN);
@@ -121,11 +113,7 @@ fn read_float(s: &[u8]) -> Option<Literal> {
             dp = nd;
         } else if c.is_ascii_digit() || (base == 16 && (b'a'..=b'f').contains(&lc)) {
             sawdigits = true;
-            let d = if c.is_ascii_digit() {
-                u64::from(c - b'0')
-            } else {
-                u64::from(lc - b'a' + 10)
-            };
+            let d = if c.is_ascii_digit() { u64::from(c - b'0') } else { u64::from(lc - b'a' + 10) };
             if c == b'0' && nd == 0 {
                 // Leading zeros only move the point.
                 dp -= 1;
@@ -185,15 +173,7 @@ fn read_float(s: &[u8]) -> Option<Literal> {
     if underscores && !underscore_ok(&s[..i]) {
         return None;
     }
-    Some(Literal {
-        mantissa,
-        exp,
-        neg,
-        trunc,
-        hex,
-        underscores,
-        end: i,
-    })
+    Some(Literal { mantissa, exp, neg, trunc, hex, underscores, end: i })
 }
 
 /// Go's `underscoreOK`: `_` may only sit between digits, or between a base prefix and a digit.
@@ -376,15 +356,11 @@ mod tests {
     #[test]
     fn rejects_what_go_rejects() {
         let syntax = [
-            "", " 1", "1 ", "abc", "1e", "1e+", ".", "e5", "0x1", "0x", "-nan", "+NaN", "infin",
-            "infx", "_1", "1_", "1__0", "1._5", "0x1p", "1.5.5", "--1", "1,5",
+            "", " 1", "1 ", "abc", "1e", "1e+", ".", "e5", "0x1", "0x", "-nan", "+NaN", "infin", "infx", "_1", "1_",
+            "1__0", "1._5", "0x1p", "1.5.5", "--1", "1,5",
         ];
         for s in syntax {
-            assert_eq!(
-                parse_go_float(s),
-                Err(ParseFloatError::Syntax),
-                "input {s:?}"
-            );
+            assert_eq!(parse_go_float(s), Err(ParseFloatError::Syntax), "input {s:?}");
         }
         assert_eq!(parse_go_float("1e400"), Err(ParseFloatError::Range));
         assert_eq!(parse_go_float("-1e400"), Err(ParseFloatError::Range));

@@ -128,11 +128,7 @@ pub struct Client {
 impl Client {
     /// A client for `addr`; nothing is dialled until the first call.
     pub fn new(addr: impl Into<String>, cfg: ClientConfig) -> Self {
-        Client {
-            addr: addr.into(),
-            cfg,
-            conn: tokio::sync::Mutex::new(None),
-        }
+        Client { addr: addr.into(), cfg, conn: tokio::sync::Mutex::new(None) }
     }
 
     /// The address it calls.
@@ -148,11 +144,7 @@ impl Client {
     /// Whether a live connection is open.
     pub async fn is_connected(&self) -> bool {
         match self.conn.lock().await.as_ref() {
-            Some(c) => c
-                .pending
-                .lock()
-                .map(|p| p.broken.is_none())
-                .unwrap_or(false),
+            Some(c) => c.pending.lock().map(|p| p.broken.is_none()).unwrap_or(false),
             None => false,
         }
     }
@@ -162,10 +154,7 @@ impl Client {
         if let Some(c) = self.conn.lock().await.take() {
             Conn::break_with(
                 &c.pending,
-                CallError::Closed {
-                    addr: self.addr.clone(),
-                    reason: "closed by caller".into(),
-                },
+                CallError::Closed { addr: self.addr.clone(), reason: "closed by caller".into() },
             );
         }
     }
@@ -173,46 +162,22 @@ impl Client {
     async fn connection(&self) -> Result<Arc<Conn>, CallError> {
         let mut slot = self.conn.lock().await;
         if let Some(c) = slot.as_ref() {
-            if c.pending
-                .lock()
-                .map(|p| p.broken.is_none())
-                .unwrap_or(false)
-            {
+            if c.pending.lock().map(|p| p.broken.is_none()).unwrap_or(false) {
                 return Ok(c.clone());
             }
         }
         *slot = None;
-        let dial =
-            tokio::time::timeout(self.cfg.dial_timeout, TcpStream::connect(&self.addr)).await;
+        let dial = tokio::time::timeout(self.cfg.dial_timeout, TcpStream::connect(&self.addr)).await;
         let stream = match dial {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return Err(CallError::Dial {
-                    addr: self.addr.clone(),
-                    reason: e.to_string(),
-                })
-            }
-            Err(_) => {
-                return Err(CallError::Dial {
-                    addr: self.addr.clone(),
-                    reason: "i/o timeout".into(),
-                })
-            }
+            Ok(Err(e)) => return Err(CallError::Dial { addr: self.addr.clone(), reason: e.to_string() }),
+            Err(_) => return Err(CallError::Dial { addr: self.addr.clone(), reason: "i/o timeout".into() }),
         };
         let _ = stream.set_nodelay(true);
         let (rd, wr) = stream.into_split();
         let pending = Arc::new(Mutex::new(Pending::default()));
-        let reader = tokio::spawn(read_loop(
-            rd,
-            pending.clone(),
-            self.addr.clone(),
-            self.cfg.max_frame,
-        ));
-        let conn = Arc::new(Conn {
-            writer: tokio::sync::Mutex::new(wr),
-            pending,
-            reader,
-        });
+        let reader = tokio::spawn(read_loop(rd, pending.clone(), self.addr.clone(), self.cfg.max_frame));
+        let conn = Arc::new(Conn { writer: tokio::sync::Mutex::new(wr), pending, reader });
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -232,8 +197,7 @@ impl Client {
         A: Serialize + ?Sized,
         R: GoDecode + Default,
     {
-        let args_json =
-            gojson::to_vec(args).map_err(|e| CallError::Encode(gojson::strip_position(&e)))?;
+        let args_json = gojson::to_vec(args).map_err(|e| CallError::Encode(gojson::strip_position(&e)))?;
         let raw = self.call_raw(method, &args_json).await?;
         gojson::from_slice::<R>(&raw).map_err(|e| CallError::Decode(e.0))
     }
@@ -243,14 +207,12 @@ impl Client {
         let deadline = Instant::now() + self.cfg.call_timeout;
         let conn = tokio::time::timeout_at(deadline, self.connection())
             .await
-            .map_err(|_| CallError::Timeout {
-                addr: self.addr.clone(),
-            })??;
+            .map_err(|_| CallError::Timeout { addr: self.addr.clone() })??;
         let (id, rx) = {
-            let mut p = conn.pending.lock().map_err(|_| CallError::Closed {
-                addr: self.addr.clone(),
-                reason: "poisoned".into(),
-            })?;
+            let mut p = conn
+                .pending
+                .lock()
+                .map_err(|_| CallError::Closed { addr: self.addr.clone(), reason: "poisoned".into() })?;
             if let Some(e) = &p.broken {
                 return Err(e.clone());
             }
@@ -269,31 +231,21 @@ impl Client {
         match tokio::time::timeout_at(deadline, write).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                let err = CallError::Closed {
-                    addr: self.addr.clone(),
-                    reason: e.to_string(),
-                };
+                let err = CallError::Closed { addr: self.addr.clone(), reason: e.to_string() };
                 self.kill(&conn, err.clone()).await;
                 return Err(err);
             }
             Err(_) => {
-                let err = CallError::Timeout {
-                    addr: self.addr.clone(),
-                };
+                let err = CallError::Timeout { addr: self.addr.clone() };
                 self.kill(&conn, err.clone()).await;
                 return Err(err);
             }
         }
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(r)) => r,
-            Ok(Err(_)) => Err(CallError::Closed {
-                addr: self.addr.clone(),
-                reason: "reader ended".into(),
-            }),
+            Ok(Err(_)) => Err(CallError::Closed { addr: self.addr.clone(), reason: "reader ended".into() }),
             Err(_) => {
-                let err = CallError::Timeout {
-                    addr: self.addr.clone(),
-                };
+                let err = CallError::Timeout { addr: self.addr.clone() };
                 self.kill(&conn, err.clone()).await;
                 Err(err)
             }
@@ -301,28 +253,13 @@ impl Client {
     }
 }
 
-async fn read_loop(
-    rd: tokio::net::tcp::OwnedReadHalf,
-    pending: Arc<Mutex<Pending>>,
-    addr: String,
-    max_frame: usize,
-) {
+async fn read_loop(rd: tokio::net::tcp::OwnedReadHalf, pending: Arc<Mutex<Pending>>, addr: String, max_frame: usize) {
     let mut frames = FrameReader::new(rd, max_frame);
     let err = loop {
         let frame = match frames.next_frame().await {
             Ok(Some(f)) => f,
-            Ok(None) => {
-                break CallError::Closed {
-                    addr,
-                    reason: "EOF".into(),
-                }
-            }
-            Err(e) => {
-                break CallError::Closed {
-                    addr,
-                    reason: e.to_string(),
-                }
-            }
+            Ok(None) => break CallError::Closed { addr, reason: "EOF".into() },
+            Err(e) => break CallError::Closed { addr, reason: e.to_string() },
         };
         let resp = match parse_response(frame) {
             Ok(r) => r,

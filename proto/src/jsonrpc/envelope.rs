@@ -22,9 +22,7 @@ pub struct Request<'a> {
 /// Parses a request frame. An error means Go would fail the header decode and close the connection.
 pub fn parse_request(frame: &[u8]) -> Result<Request<'_>, String> {
     let mut de = serde_json::Deserializer::from_slice(frame);
-    let req = de
-        .deserialize_any(RequestVisitor)
-        .map_err(|e| gojson::strip_position(&e))?;
+    let req = de.deserialize_any(RequestVisitor).map_err(|e| gojson::strip_position(&e))?;
     de.end().map_err(|e| gojson::strip_position(&e))?;
     Ok(req)
 }
@@ -45,10 +43,7 @@ impl<'de> Visitor<'de> for RequestVisitor {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let k = key.as_str();
             if k == "method" || eq_fold("method", k) {
-                map.next_value_seed(gojson::Slot {
-                    slot: &mut req.method,
-                    ctx: Ctx::top("string"),
-                })?;
+                map.next_value_seed(gojson::Slot { slot: &mut req.method, ctx: Ctx::top("string") })?;
             } else if k == "params" || eq_fold("params", k) {
                 req.params = map.next_value_seed(RawSeed)?;
             } else if k == "id" || eq_fold("id", k) {
@@ -79,13 +74,10 @@ pub fn decode_params<A: GoDecode + Default>(params: &str) -> Result<A, String> {
     let mut arg = A::default();
     let kind = raw_kind(params);
     if kind != "array" {
-        return Err(format!(
-            "json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"
-        ));
+        return Err(format!("json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"));
     }
     let mut de = serde_json::Deserializer::from_str(params);
-    de.deserialize_seq(ParamsVisitor { arg: &mut arg })
-        .map_err(|e| gojson::strip_position(&e))?;
+    de.deserialize_seq(ParamsVisitor { arg: &mut arg }).map_err(|e| gojson::strip_position(&e))?;
     Ok(arg)
 }
 
@@ -99,10 +91,7 @@ impl<'de, A: GoDecode> Visitor<'de> for ParamsVisitor<'_, A> {
         f.write_str("a params array")
     }
     fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        seq.next_element_seed(gojson::Slot {
-            slot: self.arg,
-            ctx: Ctx::top(A::GO_TYPE),
-        })?;
+        seq.next_element_seed(gojson::Slot { slot: self.arg, ctx: Ctx::top(A::GO_TYPE) })?;
         while seq.next_element::<de::IgnoredAny>()?.is_some() {}
         Ok(())
     }
@@ -164,10 +153,7 @@ pub fn parse_response(frame: &[u8]) -> Result<Response<'_>, String> {
             while let Some(key) = map.next_key_seed(KeySeed)? {
                 let k = key.as_str();
                 if k == "id" || eq_fold("id", k) {
-                    map.next_value_seed(gojson::Slot {
-                        slot: &mut id,
-                        ctx: Ctx::top("uint64"),
-                    })?;
+                    map.next_value_seed(gojson::Slot { slot: &mut id, ctx: Ctx::top("uint64") })?;
                 } else if k == "result" || eq_fold("result", k) {
                     result = map.next_value_seed(RawSeed)?;
                 } else if k == "error" || eq_fold("error", k) {
@@ -180,9 +166,7 @@ pub fn parse_response(frame: &[u8]) -> Result<Response<'_>, String> {
         }
     }
     let mut de = serde_json::Deserializer::from_slice(frame);
-    let (id, result, error) = de
-        .deserialize_map(V)
-        .map_err(|e| gojson::strip_position(&e))?;
+    let (id, result, error) = de.deserialize_map(V).map_err(|e| gojson::strip_position(&e))?;
     de.end().map_err(|e| gojson::strip_position(&e))?;
     let outcome = match (result, error) {
         (Some(r), None) => Ok(r),
@@ -191,11 +175,7 @@ pub fn parse_response(frame: &[u8]) -> Result<Response<'_>, String> {
                 return Err(format!("invalid error {e}"));
             }
             let text: String = serde_json::from_str(e).map_err(|e| e.to_string())?;
-            Err(if text.is_empty() {
-                "unspecified error".to_string()
-            } else {
-                text
-            })
+            Err(if text.is_empty() { "unspecified error".to_string() } else { text })
         }
         (None, None) => return Err("invalid error <nil>".to_string()),
     };
@@ -209,25 +189,10 @@ mod tests {
 
     #[test]
     fn requests_parse_like_go() {
-        let r = parse_request(br#"{"METHOD":"A.B","Params":[{}],"ID":"x","id":7,"jsonrpc":"2.0"}"#)
-            .unwrap();
-        assert_eq!(
-            r,
-            Request {
-                method: "A.B".into(),
-                params: Some("[{}]"),
-                id: Some("7")
-            }
-        );
+        let r = parse_request(br#"{"METHOD":"A.B","Params":[{}],"ID":"x","id":7,"jsonrpc":"2.0"}"#).unwrap();
+        assert_eq!(r, Request { method: "A.B".into(), params: Some("[{}]"), id: Some("7") });
         let r = parse_request(br#"{"method":"A.B","params":null,"id":null}"#).unwrap();
-        assert_eq!(
-            r,
-            Request {
-                method: "A.B".into(),
-                params: None,
-                id: None
-            }
-        );
+        assert_eq!(r, Request { method: "A.B".into(), params: None, id: None });
         assert_eq!(parse_request(b"null").unwrap(), Request::default());
         assert!(parse_request(br#"{"method":1}"#).is_err());
         assert!(parse_request(br#"{"method":"a" "x"}"#).is_err());
@@ -235,8 +200,7 @@ mod tests {
 
     #[test]
     fn params_follow_go_array_rules() {
-        let v: Vec<Option<MetricValue>> =
-            decode_params(r#"[[{"metric":"m"}],{"extra":1}]"#).unwrap();
+        let v: Vec<Option<MetricValue>> = decode_params(r#"[[{"metric":"m"}],{"extra":1}]"#).unwrap();
         assert_eq!(v.len(), 1);
         let v: Vec<Option<MetricValue>> = decode_params("[]").unwrap();
         assert!(v.is_empty());
@@ -255,52 +219,27 @@ mod tests {
     fn writes_go_bytes() {
         let mut out = Vec::new();
         write_request(&mut out, "Transfer.Update", b"[]", 0);
-        assert_eq!(
-            out,
-            b"{\"method\":\"Transfer.Update\",\"params\":[[]],\"id\":0}\n"
-        );
+        assert_eq!(out, b"{\"method\":\"Transfer.Update\",\"params\":[[]],\"id\":0}\n");
         out.clear();
         write_response(&mut out, Some(" \"str-id\" "), Ok(b"{\"code\":0}"));
-        assert_eq!(
-            out,
-            b"{\"id\":\"str-id\",\"result\":{\"code\":0},\"error\":null}\n"
-        );
+        assert_eq!(out, b"{\"id\":\"str-id\",\"result\":{\"code\":0},\"error\":null}\n");
         out.clear();
-        write_response(
-            &mut out,
-            Some("1"),
-            Err("rpc: can't find method Agent.NoSuchMethod"),
-        );
-        assert_eq!(
-            out,
-            b"{\"id\":1,\"result\":null,\"error\":\"rpc: can't find method Agent.NoSuchMethod\"}\n"
-        );
+        write_response(&mut out, Some("1"), Err("rpc: can't find method Agent.NoSuchMethod"));
+        assert_eq!(out, b"{\"id\":1,\"result\":null,\"error\":\"rpc: can't find method Agent.NoSuchMethod\"}\n");
         out.clear();
         write_response(&mut out, None, Err("x<y"));
-        assert_eq!(
-            out,
-            b"{\"id\":null,\"result\":null,\"error\":\"x\\u003cy\"}\n"
-        );
+        assert_eq!(out, b"{\"id\":null,\"result\":null,\"error\":\"x\\u003cy\"}\n");
     }
 
     #[test]
     fn responses_follow_go_client_rules() {
         let r = parse_response(br#"{"id":3,"result":{"code":0},"error":null}"#).unwrap();
-        assert_eq!(
-            r,
-            Response {
-                id: 3,
-                outcome: Ok(r#"{"code":0}"#)
-            }
-        );
+        assert_eq!(r, Response { id: 3, outcome: Ok(r#"{"code":0}"#) });
         let r = parse_response(br#"{"id":3,"result":null,"error":"boom"}"#).unwrap();
         assert_eq!(r.outcome, Err("boom".to_string()));
         let r = parse_response(br#"{"id":3,"error":""}"#).unwrap();
         assert_eq!(r.outcome, Err("unspecified error".to_string()));
-        assert_eq!(
-            parse_response(br#"{"id":3,"result":null,"error":null}"#).unwrap_err(),
-            "invalid error <nil>"
-        );
+        assert_eq!(parse_response(br#"{"id":3,"result":null,"error":null}"#).unwrap_err(), "invalid error <nil>");
         assert!(parse_response(br#"{"id":3,"result":1,"error":5}"#).is_err());
         assert!(parse_response(br#"{"id":"x","result":1}"#).is_err());
     }

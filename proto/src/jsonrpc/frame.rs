@@ -57,15 +57,7 @@ pub struct FrameReader<R> {
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// Wraps a stream; values above `max_frame` bytes are refused.
     pub fn new(inner: R, max_frame: usize) -> Self {
-        FrameReader {
-            inner,
-            buf: Vec::new(),
-            start: 0,
-            pos: 0,
-            state: State::Idle,
-            max_frame,
-            read_chunk: 64 << 10,
-        }
+        FrameReader { inner, buf: Vec::new(), start: 0, pos: 0, state: State::Idle, max_frame, read_chunk: 64 << 10 }
     }
 
     /// The next complete value, or None on a clean end of stream between values.
@@ -120,13 +112,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             match &mut state {
                 State::Idle => match c {
                     b' ' | b'\t' | b'\n' | b'\r' => self.start = i + 1,
-                    b'{' => {
-                        state = State::Value {
-                            depth: 1,
-                            in_str: false,
-                            esc: false,
-                        }
-                    }
+                    b'{' => state = State::Value { depth: 1, in_str: false, esc: false },
                     b'n' => state = State::Null,
                     _ => return Err(FrameError::Malformed("a request must be a JSON object")),
                 },
@@ -150,9 +136,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                             *in_str = false;
                         } else {
                             // Skip ahead to the next byte that matters inside a string.
-                            if let Some(off) =
-                                buf[i + 1..].iter().position(|&b| b == b'"' || b == b'\\')
-                            {
+                            if let Some(off) = buf[i + 1..].iter().position(|&b| b == b'"' || b == b'\\') {
                                 i += off;
                             } else {
                                 i = buf.len() - 1;
@@ -176,17 +160,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
             i += 1;
             if state != State::Idle && i - self.start > self.max_frame {
-                return Err(FrameError::TooLarge {
-                    limit: self.max_frame,
-                });
+                return Err(FrameError::TooLarge { limit: self.max_frame });
             }
         };
         self.pos = i;
         self.state = state;
         if result.is_none() && state != State::Idle && i - self.start > self.max_frame {
-            return Err(FrameError::TooLarge {
-                limit: self.max_frame,
-            });
+            return Err(FrameError::TooLarge { limit: self.max_frame });
         }
         Ok(result)
     }
@@ -226,30 +206,14 @@ mod tests {
 
     #[tokio::test]
     async fn concatenated_split_and_whitespace() {
-        let (f, e) = frames(
-            &[
-                b"{\"a\":1}{\"b\":\"}{\\\"\"}",
-                b" \n\t{\"c\"",
-                b":[1,{}]}",
-                b"\r\n",
-            ],
-            1024,
-        )
-        .await;
+        let (f, e) = frames(&[b"{\"a\":1}{\"b\":\"}{\\\"\"}", b" \n\t{\"c\"", b":[1,{}]}", b"\r\n"], 1024).await;
         assert_eq!(f, vec![r#"{"a":1}"#, r#"{"b":"}{\""}"#, r#"{"c":[1,{}]}"#]);
         assert!(e.is_none());
         // One byte per read.
         let text = br#"{"method":"x","params":[{"s":"a\\b\"c"}],"id":0} null{}"#;
         let chunks: Vec<&[u8]> = text.chunks(1).collect();
         let (f, e) = frames(&chunks, 1024).await;
-        assert_eq!(
-            f,
-            vec![
-                r#"{"method":"x","params":[{"s":"a\\b\"c"}],"id":0}"#,
-                "null",
-                "{}"
-            ]
-        );
+        assert_eq!(f, vec![r#"{"method":"x","params":[{"s":"a\\b\"c"}],"id":0}"#, "null", "{}"]);
         assert!(e.is_none());
     }
 

@@ -2,8 +2,9 @@
 
 use super::envelope::decode_params;
 use crate::gojson::{self, GoDecode};
+use crate::rpc_table::MethodTable;
+pub use crate::rpc_table::RegistryError;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -45,29 +46,10 @@ where
     }
 }
 
-/// Why registration failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistryError {
-    /// Names must be `Service.Method`.
-    #[error("method name {0:?} is not of the form Service.Method")]
-    BadName(String),
-    /// Registered twice.
-    #[error("method {0} registered twice")]
-    Duplicate(String),
-}
-
 /// Services and their methods.
 #[derive(Default, Clone)]
 pub struct Registry {
-    services: HashMap<String, HashMap<String, Arc<dyn Method>>>,
-}
-
-/// The outcome of looking a method up, with Go's error texts.
-pub enum Lookup<'a> {
-    /// Found.
-    Found(&'a Arc<dyn Method>),
-    /// Not found; the reply's error text.
-    Error(String),
+    table: MethodTable<dyn Method>,
 }
 
 impl Registry {
@@ -84,47 +66,17 @@ impl Registry {
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, String>> + Send + 'static,
     {
-        self.register_method(
-            name,
-            Arc::new(Typed {
-                f,
-                _arg: std::marker::PhantomData,
-            }),
-        )
+        self.register_method(name, Arc::new(Typed { f, _arg: std::marker::PhantomData }))
     }
 
     /// Registers an already type-erased method.
-    pub fn register_method(
-        &mut self,
-        name: &str,
-        m: Arc<dyn Method>,
-    ) -> Result<&mut Self, RegistryError> {
-        let (svc, method) = name
-            .rsplit_once('.')
-            .ok_or_else(|| RegistryError::BadName(name.to_string()))?;
-        if svc.is_empty() || method.is_empty() {
-            return Err(RegistryError::BadName(name.to_string()));
-        }
-        let methods = self.services.entry(svc.to_string()).or_default();
-        if methods.insert(method.to_string(), m).is_some() {
-            return Err(RegistryError::Duplicate(name.to_string()));
-        }
+    pub fn register_method(&mut self, name: &str, m: Arc<dyn Method>) -> Result<&mut Self, RegistryError> {
+        self.table.insert(name, m)?;
         Ok(self)
     }
 
-    /// Go's lookup: split on the last `.`, then find the service, then the method.
-    pub fn lookup(&self, service_method: &str) -> Lookup<'_> {
-        let Some((svc, method)) = service_method.rsplit_once('.') else {
-            return Lookup::Error(format!(
-                "rpc: service/method request ill-formed: {service_method}"
-            ));
-        };
-        let Some(methods) = self.services.get(svc) else {
-            return Lookup::Error(format!("rpc: can't find service {service_method}"));
-        };
-        match methods.get(method) {
-            Some(m) => Lookup::Found(m),
-            None => Lookup::Error(format!("rpc: can't find method {service_method}")),
-        }
+    /// Go's lookup; the error is the reply text.
+    pub fn lookup(&self, service_method: &str) -> Result<&Arc<dyn Method>, String> {
+        self.table.lookup(service_method)
     }
 }

@@ -9,13 +9,14 @@
 
 use super::envelope::{parse_request, write_response};
 use super::frame::{FrameError, FrameReader, DEFAULT_MAX_FRAME};
-use super::registry::{Lookup, Registry};
+use super::registry::Registry;
+use crate::netutil::{accept_loop, write_loop};
 use crate::ratelog::RateLimited;
 use crate::shutdown::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 
@@ -69,22 +70,14 @@ pub struct Server {
     registry: Arc<Registry>,
     cfg: ServerConfig,
     stats: Arc<ServerStats>,
-    conns: Arc<Semaphore>,
 }
 
-static REJECT_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
 static BAD_INPUT_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
 
 impl Server {
     /// A server for `registry`.
     pub fn new(registry: Registry, cfg: ServerConfig) -> Arc<Self> {
-        let conns = Arc::new(Semaphore::new(cfg.max_conns.max(1)));
-        Arc::new(Server {
-            registry: Arc::new(registry),
-            cfg,
-            stats: Arc::default(),
-            conns,
-        })
+        Arc::new(Server { registry: Arc::new(registry), cfg, stats: Arc::default() })
     }
 
     /// Its counters.
@@ -93,36 +86,23 @@ impl Server {
     }
 
     /// Accepts connections until `shutdown` fires; open connections then stop reading and finish their calls.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, mut shutdown: Shutdown) {
-        loop {
-            let accepted = tokio::select! {
-                r = listener.accept() => r,
-                _ = shutdown.wait() => return,
-            };
-            let (stream, peer) = match accepted {
-                Ok(x) => x,
-                Err(e) => {
-                    // Usually EMFILE; back off instead of spinning.
-                    tracing::warn!(error = %e, "jsonrpc accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let Ok(permit) = self.conns.clone().try_acquire_owned() else {
-                self.stats.conns_rejected.fetch_add(1, Relaxed);
-                if let Some(n) = REJECT_LOG.check() {
-                    tracing::warn!(%peer, limit = self.cfg.max_conns, suppressed = n, "jsonrpc: too many connections, closing new one");
-                }
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let this = self.clone();
-            let sd = shutdown.clone();
-            tokio::spawn(async move {
-                this.serve_conn(stream, sd).await;
-                drop(permit);
-            });
-        }
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
+        let stats = self.stats.clone();
+        let this = self.clone();
+        accept_loop(
+            listener,
+            self.cfg.max_conns,
+            move || {
+                stats.conns_rejected.fetch_add(1, Relaxed);
+            },
+            "jsonrpc",
+            shutdown,
+            move |stream, sd| {
+                let this = this.clone();
+                async move { this.serve_conn(stream, sd).await }
+            },
+        )
+        .await
     }
 
     /// Serves one connection until EOF, an error, or `shutdown`.
@@ -135,11 +115,15 @@ impl Server {
         let (rd, wr) = tokio::io::split(stream);
         let inflight_max = self.cfg.max_inflight_per_conn.max(1);
         let (tx, rx) = mpsc::channel::<Vec<u8>>(inflight_max + 16);
+        let stats = self.stats.clone();
         let writer = tokio::spawn(write_loop(
             wr,
             rx,
             self.cfg.write_timeout,
-            self.stats.clone(),
+            move || {
+                stats.write_stalls.fetch_add(1, Relaxed);
+            },
+            |bytes: Vec<u8>, buf: &mut Vec<u8>| buf.extend_from_slice(&bytes),
         ));
         let inflight = Arc::new(Semaphore::new(inflight_max));
         let mut frames = FrameReader::new(Box::pin(rd), self.cfg.max_frame);
@@ -180,8 +164,8 @@ impl Server {
             self.stats.calls.fetch_add(1, Relaxed);
             let id = req.id.map(str::to_owned);
             let started = match self.registry.lookup(&req.method) {
-                Lookup::Error(text) => Err(text),
-                Lookup::Found(m) => match req.params {
+                Err(text) => Err(text),
+                Ok(m) => match req.params {
                     None => Err("jsonrpc: request body missing params".to_string()),
                     Some(params) => m.start(params),
                 },
@@ -225,37 +209,6 @@ impl Server {
         let _ = writer.await;
         self.stats.conns_open.fetch_sub(1, Relaxed);
     }
-}
-
-/// Writes replies as they come, coalescing what is queued into one write; ends when every sender is gone.
-async fn write_loop<W: AsyncWrite>(
-    wr: W,
-    mut rx: mpsc::Receiver<Vec<u8>>,
-    timeout: Duration,
-    stats: Arc<ServerStats>,
-) {
-    let mut wr = Box::pin(wr);
-    let mut buf = Vec::new();
-    while let Some(first) = rx.recv().await {
-        buf.clear();
-        buf.extend_from_slice(&first);
-        while buf.len() < (256 << 10) {
-            match rx.try_recv() {
-                Ok(m) => buf.extend_from_slice(&m),
-                Err(_) => break,
-            }
-        }
-        match tokio::time::timeout(timeout, wr.write_all(&buf)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                stats.write_stalls.fetch_add(1, Relaxed);
-                tracing::warn!("jsonrpc: peer stopped reading replies, dropping connection");
-                return;
-            }
-        }
-    }
-    let _ = wr.shutdown().await;
 }
 
 /// Binds `addr` and serves `registry` on it in a background task; returns the bound address.

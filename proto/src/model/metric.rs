@@ -65,26 +65,16 @@ impl GoDecode for GoValue {
     const GO_TYPE: &'static str = "interface {}";
     const GO_SLICE: &'static str = "[]interface {}";
 
-    fn decode<'de, D: Deserializer<'de>>(
-        slot: &mut Self,
-        de: D,
-        ctx: Ctx<'_>,
-    ) -> Result<(), D::Error> {
+    fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
         let raw = next_raw_value(de)?;
         *slot = match gojson::raw_kind(raw) {
             "null" => GoValue::Null,
             "number" => match raw.parse::<f64>() {
                 Ok(v) if v.is_finite() => GoValue::Number(v),
                 // Go's decoder fails the whole value on a number beyond float64.
-                _ => {
-                    return Err(ctx
-                        .with_type("float64")
-                        .type_error(&format!("number {raw}")))
-                }
+                _ => return Err(ctx.with_type("float64").type_error(&format!("number {raw}"))),
             },
-            "string" => {
-                GoValue::String(serde_json::from_str(raw).map_err(serde::de::Error::custom)?)
-            }
+            "string" => GoValue::String(serde_json::from_str(raw).map_err(serde::de::Error::custom)?),
             _ => {
                 let mut compact = Vec::with_capacity(raw.len());
                 gojson::compact_into(&mut compact, raw.as_bytes());
@@ -158,10 +148,7 @@ mod tests {
             br#"[{"value":"12.5"},{"value":1e3},{"value":true},{"value":{"b": [1, 2]}},{"value":null},null]"#,
         )
         .unwrap();
-        let vals: Vec<_> = v
-            .iter()
-            .map(|m| m.as_ref().map(|m| m.value.clone()))
-            .collect();
+        let vals: Vec<_> = v.iter().map(|m| m.as_ref().map(|m| m.value.clone())).collect();
         assert_eq!(vals[0], Some(GoValue::String("12.5".into())));
         assert_eq!(vals[1], Some(GoValue::Number(1000.0)));
         assert_eq!(vals[0].as_ref().unwrap().as_f64(), Some(12.5));
@@ -169,8 +156,7 @@ mod tests {
         assert!(matches!(&vals[3], Some(GoValue::Other(r)) if r.get() == r#"{"b":[1,2]}"#));
         assert_eq!(vals[4], Some(GoValue::Null));
         assert_eq!(vals[5], None);
-        let e =
-            gojson::from_slice::<Vec<Option<MetricValue>>>(br#"[{"value":1e400}]"#).unwrap_err();
+        let e = gojson::from_slice::<Vec<Option<MetricValue>>>(br#"[{"value":1e400}]"#).unwrap_err();
         assert_eq!(e.0, "json: cannot unmarshal number 1e400 into Go struct field MetricValue.value of type float64");
         let e = gojson::from_slice::<Vec<Option<MetricValue>>>(br#"[{"step":60.0}]"#).unwrap_err();
         assert_eq!(e.0, "json: cannot unmarshal number 60.0 into Go struct field MetricValue.step of type int64");
@@ -191,20 +177,9 @@ mod tests {
             gojson::to_string(&mv).unwrap(),
             r#"{"endpoint":"h\u003c1\u003e","metric":"m","value":1e+21,"step":60,"counterType":"GAUGE","tags":"url=http://x/?a=1\u0026b=2","timestamp":1}"#
         );
-        let nan = MetricValue {
-            value: GoValue::Number(f64::NAN),
-            ..mv
-        };
+        let nan = MetricValue { value: GoValue::Number(f64::NAN), ..mv };
         assert!(gojson::to_vec(&nan).is_err(), "Go refuses to encode NaN");
-        let r = TransferResponse {
-            message: "ok".into(),
-            total: 6,
-            invalid: 4,
-            latency: 0,
-        };
-        assert_eq!(
-            gojson::to_string(&r).unwrap(),
-            r#"{"Message":"ok","Total":6,"Invalid":4,"Latency":0}"#
-        );
+        let r = TransferResponse { message: "ok".into(), total: 6, invalid: 4, latency: 0 };
+        assert_eq!(gojson::to_string(&r).unwrap(), r#"{"Message":"ok","Total":6,"Invalid":4,"Latency":0}"#);
     }
 }

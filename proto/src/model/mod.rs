@@ -12,13 +12,10 @@ mod rpc;
 mod strategy;
 
 pub use agent::{
-    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetric,
-    BuiltinMetricResponse,
+    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse,
 };
 pub use graph::GraphItem;
 pub use judge::JudgeItem;
 pub use metric::{GoValue, MetricValue, TransferResponse};
 pub use rpc::{NullRpcRequest, SimpleRpcResponse};
-pub use strategy::{
-    Expression, ExpressionResponse, HostStrategy, StrategiesResponse, Strategy, Template,
-};
+pub use strategy::{Expression, ExpressionResponse, HostStrategy, StrategiesResponse, Strategy, Template};

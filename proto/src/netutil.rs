@@ -1,0 +1,93 @@
+//! Connection plumbing shared by the RPC servers: a bounded accept loop and a reply writer that coalesces
+//! queued replies and drops peers that stop reading.
+
+use crate::ratelog::RateLimited;
+use crate::shutdown::Shutdown;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+
+static REJECT_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
+
+/// Accepts until `shutdown`, running `handle` for each connection in its own task. At most `max_conns` run at
+/// once; beyond that a new connection is closed at once, reported to `on_reject` and logged at a bounded rate.
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    max_conns: usize,
+    on_reject: impl Fn(),
+    what: &'static str,
+    mut shutdown: Shutdown,
+    handle: F,
+) where
+    F: Fn(TcpStream, Shutdown) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(max_conns.max(1)));
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shutdown.wait() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Usually EMFILE; back off instead of spinning.
+                tracing::warn!(error = %e, "{what}: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            on_reject();
+            if let Some(n) = REJECT_LOG.check() {
+                tracing::warn!(%peer, limit = max_conns, suppressed = n, "{what}: too many connections, closing new one");
+            }
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let fut = handle(stream, shutdown.clone());
+        tokio::spawn(async move {
+            fut.await;
+            drop(permit);
+        });
+    }
+}
+
+/// Writes what arrives on `rx` (turned into bytes by `encode`), coalescing queued items into one write.
+/// Returns when every sender is gone (after shutting the write side down), on a write error, or when a write
+/// stalls longer than `timeout` (reported to `on_stall`).
+pub async fn write_loop<W, T>(
+    wr: W,
+    mut rx: mpsc::Receiver<T>,
+    timeout: Duration,
+    on_stall: impl FnOnce(),
+    mut encode: impl FnMut(T, &mut Vec<u8>),
+) where
+    W: AsyncWrite,
+{
+    let mut wr = Box::pin(wr);
+    let mut buf = Vec::new();
+    while let Some(first) = rx.recv().await {
+        buf.clear();
+        encode(first, &mut buf);
+        while buf.len() < (256 << 10) {
+            match rx.try_recv() {
+                Ok(m) => encode(m, &mut buf),
+                Err(_) => break,
+            }
+        }
+        match tokio::time::timeout(timeout, wr.write_all(&buf)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                on_stall();
+                tracing::warn!("peer stopped reading replies for {timeout:?}, dropping connection");
+                return;
+            }
+        }
+    }
+    let _ = wr.shutdown().await;
+}
