@@ -264,26 +264,82 @@ fn hex_to_f64(mut mantissa: u64, exp: i64, neg: bool, trunc: bool) -> Result<f64
     Ok(f64::from_bits(bits))
 }
 
-/// Appends `v` as Go's `encoding/json` writes a float64. The caller must reject NaN and ±Inf first
-/// (Go's encoder fails on them); here they are written as Rust prints them.
+/// Appends `v` as Go's `encoding/json` writes a float64: the shortest digits that round-trip, exponent form
+/// below 1e-6 and from 1e21 on (`1e-7`, `1e+21`), plain decimals otherwise (`100`, `0.000123`). The caller
+/// must reject NaN and ±Inf first (Go's encoder fails on them); here they are written as Rust prints them.
 pub fn write_go_f64(out: &mut String, v: f64) {
-    let abs = v.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) && v.is_finite() {
-        // Rust's `{:e}` gives the same shortest digits as Go's 'e' format, without the exponent sign
-        // Go writes for positive exponents ("1e21" -> "1e+21"); Go's JSON encoder trims "e-07" to "e-7",
-        // which is what Rust writes already.
-        let start = out.len();
-        let _ = write!(out, "{v:e}");
-        if let Some(pos) = out[start..].find('e') {
-            let at = start + pos + 1;
-            if out.as_bytes().get(at) != Some(&b'-') {
-                out.insert(at, '+');
-            }
-        }
-    } else {
-        // Display never uses an exponent and prints the shortest round-trip digits, as Go's 'f' with -1.
+    if !v.is_finite() {
         let _ = write!(out, "{v}");
+        return;
     }
+    if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
+        return;
+    }
+    let (digits, exp) = go_shortest_digits(v.abs());
+    if v < 0.0 {
+        out.push('-');
+    }
+    let abs = v.abs();
+    if !(1e-6..1e21).contains(&abs) {
+        // Go's 'e' format; its JSON encoder then trims "e-07" to "e-7", so only positive exponents are padded.
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        if exp < 0 {
+            let _ = write!(out, "e-{}", -exp);
+        } else {
+            let _ = write!(out, "e+{exp:02}");
+        }
+        return;
+    }
+    // Go's 'f' format with the shortest digits: value = d1.d2...dn x 10^exp.
+    let n = digits.len() as i32;
+    if exp >= n - 1 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (exp - (n - 1)) as usize));
+    } else if exp >= 0 {
+        let point = (exp + 1) as usize;
+        out.push_str(&digits[..point]);
+        out.push('.');
+        out.push_str(&digits[point..]);
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
+        out.push_str(&digits);
+    }
+}
+
+/// The shortest round-trip significant digits of `abs` (> 0, finite) and its decimal exponent, choosing as Go's
+/// `strconv` does when two candidates of that length are equally close: the even one.
+///
+/// Rust's shortest formatting agrees with Go except on such exact ties, where it rounds up. A tie needs the
+/// exact value to end one digit past the shortest length, which is only possible at 16 or more digits (below
+/// that, candidates are further apart than the float spacing), so only then do we re-round at the same length
+/// with Rust's exact mode, which rounds ties to even, and keep that result if it still round-trips.
+fn go_shortest_digits(abs: f64) -> (String, i32) {
+    let shortest = split_exp(&format!("{abs:e}"));
+    if shortest.0.len() < 16 {
+        return shortest;
+    }
+    let exact_text = format!("{abs:.*e}", shortest.0.len() - 1);
+    let exact = split_exp(&exact_text);
+    if exact != shortest && exact_text.parse::<f64>() == Ok(abs) {
+        return exact;
+    }
+    shortest
+}
+
+/// Splits Rust's `d.ddde[-]x` into its digits (trailing zeros removed) and exponent.
+fn split_exp(s: &str) -> (String, i32) {
+    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+    let mut digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+    }
+    (digits, exp.parse().unwrap_or(0))
 }
 
 /// `write_go_f64` into a fresh string.
@@ -318,6 +374,11 @@ mod tests {
             (5e-324, "5e-324"),
             (f64::MAX, "1.7976931348623157e+308"),
             (123456789.125, "123456789.125"),
+            // An exact tie between two 17-digit candidates: Go rounds to even, Rust's Display rounds up.
+            (0.00018739700317382812, "0.00018739700317382812"),
+            (1e22, "1e+22"),
+            (123e-9, "1.23e-7"),
+            (0.001, "0.001"),
         ];
         for (v, want) in cases {
             assert_eq!(format_go_f64(*v), *want, "value {v:?}");

@@ -1,0 +1,3 @@
+module falcon-interop
+
+go 1.19
