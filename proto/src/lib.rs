@@ -8,6 +8,7 @@
 //! - [`gob`]: Go's gob encoding and the `net/rpc` gob codec (transfer -> judge/graph).
 //! - [`pool`]: bounded connection pools for fan-out, as Go's `conn_pool`.
 
+pub mod cli;
 pub mod gob;
 pub mod gojson;
 pub mod jsonrpc;

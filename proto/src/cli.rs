@@ -1,0 +1,73 @@
+//! What the three binaries share on their command line: Go's `-c <file>` (default `cfg.json`) and `-v`, and
+//! reading the config file with a clear error naming it.
+
+use std::path::{Path, PathBuf};
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// Missing or unreadable.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a JSON object.
+    #[error("config file {path}: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with Go's wording where there is one.
+        reason: String,
+    },
+}
+
+/// Reads `path` and checks it is one JSON object, as Go's `json.Unmarshal` into a config struct requires.
+pub fn read_config_object(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, ConfigFileError> {
+    let text = std::fs::read(path).map_err(|source| ConfigFileError::Read { path: path.to_path_buf(), source })?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| ConfigFileError::Parse { path: path.to_path_buf(), reason: e.to_string() })?;
+    match value {
+        serde_json::Value::Object(m) => Ok(m),
+        other => Err(ConfigFileError::Parse {
+            path: path.to_path_buf(),
+            reason: format!("json: cannot unmarshal {} into Go value of type g.GlobalConfig", json_kind(&other)),
+        }),
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("falcon-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.json");
+        assert!(read_config_object(&missing).unwrap_err().to_string().contains("missing.json"));
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, "{\"a\":").unwrap();
+        assert!(read_config_object(&bad).unwrap_err().to_string().starts_with(&format!("config file {}", bad.display())));
+        let arr = dir.join("arr.json");
+        std::fs::write(&arr, "[1]").unwrap();
+        assert!(read_config_object(&arr).unwrap_err().to_string().contains("cannot unmarshal array"));
+        let ok = dir.join("ok.json");
+        std::fs::write(&ok, "{\"debug\":true}").unwrap();
+        assert_eq!(read_config_object(&ok).unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
