@@ -3,8 +3,9 @@
 //! 2. our JSON-RPC client calling a Go jsonrpc server;
 //! 3. our gob client calling a Go `rpc.ServeConn` server with Judge.Send and Graph.Send, the Go side checking
 //!    every field of every item;
-//! 4. a Go gob client calling our gob server;
-//! and our JSON encoder against `json.Marshal`, byte for byte.
+//! 4. a Go gob client calling our gob server.
+//!
+//! Plus our JSON encoder against `json.Marshal`, byte for byte.
 
 use falcon_proto::gob::{GobCallError, GobClient, GobRegistry, GobServerConfig};
 use falcon_proto::gojson;

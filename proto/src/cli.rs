@@ -61,7 +61,10 @@ mod tests {
         assert!(read_config_object(&missing).unwrap_err().to_string().contains("missing.json"));
         let bad = dir.join("bad.json");
         std::fs::write(&bad, "{\"a\":").unwrap();
-        assert!(read_config_object(&bad).unwrap_err().to_string().starts_with(&format!("config file {}", bad.display())));
+        assert!(read_config_object(&bad)
+            .unwrap_err()
+            .to_string()
+            .starts_with(&format!("config file {}", bad.display())));
         let arr = dir.join("arr.json");
         std::fs::write(&arr, "[1]").unwrap();
         assert!(read_config_object(&arr).unwrap_err().to_string().contains("cannot unmarshal array"));

@@ -66,8 +66,11 @@ pub fn metric(i: usize) -> MetricValue {
     let mut r = Rng::for_item(i);
     let endpoint = gen_str(&mut r, &format!("host-{}", i % 37));
     let metric = gen_str(&mut r, &format!("m.{}", i % 11));
-    let value =
-        if i % 5 == 0 { GoValue::String(format!("{i}.5")) } else { GoValue::Number(gen_float(&mut r, i, false)) };
+    let value = if i.is_multiple_of(5) {
+        GoValue::String(format!("{i}.5"))
+    } else {
+        GoValue::Number(gen_float(&mut r, i, false))
+    };
     let step = (r.next_u64() % 120) as i64;
     let counter_type = r.pick(COUNTER_TYPES).to_string();
     let n = r.next_u64() % 4;

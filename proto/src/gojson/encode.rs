@@ -24,7 +24,7 @@ impl Formatter for GoFormatter {
     fn write_f32<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f32) -> io::Result<()> {
         // Go formats float32 with the same thresholds on the float32 shortest digits.
         let abs = value.abs();
-        let s = if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+        let s = if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
             let e = format!("{value:e}");
             match e.find('e') {
                 Some(p) if !e[p + 1..].starts_with('-') => format!("{}e+{}", &e[..p], &e[p + 1..]),
