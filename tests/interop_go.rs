@@ -13,7 +13,7 @@ use falcon_proto::jsonrpc::{self, CallError, Client, ClientConfig, Registry, Ser
 use falcon_proto::model::{
     AgentReportRequest, GoValue, GraphItem, JudgeItem, MetricValue, NullRpcRequest, SimpleRpcResponse, TransferResponse,
 };
-use falcon_proto::pool::{ConnPool, GobDialer, PoolConfig};
+use falcon_proto::pool::{ConnPool, GobDialer, PoolCallError, PoolConfig};
 use falcon_proto::shutdown;
 use falcon_tests::gen::{self, BASE_TS};
 use falcon_tests::go::GoProcess;
@@ -104,6 +104,20 @@ async fn our_jsonrpc_client_calls_a_go_server() {
     let _: SimpleRpcResponse = c.call("Agent.ReportStatus", &AgentReportRequest::default()).await.unwrap();
 }
 
+/// Sends through the pool, retrying while all connections are busy (Go's pool fails at once then).
+async fn send<A>(pool: &Arc<ConnPool<GobDialer>>, method: &str, items: &A) -> i64
+where
+    A: falcon_proto::gob::GobEncode + ?Sized,
+{
+    loop {
+        match pool.gob_call::<_, SimpleRpcResponse>(method, items).await {
+            Ok(r) => return r.code,
+            Err(PoolCallError::Pool(_)) => tokio::time::sleep(Duration::from_millis(5)).await,
+            Err(e) => panic!("{method}: {e}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_gob_client_feeds_a_go_judge_and_graph() {
     let mut go = GoProcess::start(&["gob-server"]);
@@ -118,18 +132,9 @@ async fn our_gob_client_feeds_a_go_judge_and_graph() {
         tasks.push(tokio::spawn(async move {
             let judge: Vec<JudgeItem> = (b * BATCH..(b + 1) * BATCH).map(gen::judge).collect();
             let graph: Vec<GraphItem> = (b * BATCH..(b + 1) * BATCH).map(gen::graph).collect();
-            loop {
-                match pool.fetch().await {
-                    Ok(mut conn) => {
-                        let j: SimpleRpcResponse = conn.call("Judge.Send", &judge).await.unwrap();
-                        let g: SimpleRpcResponse = conn.call("Graph.Send", &graph).await.unwrap();
-                        conn.release();
-                        return (j.code, g.code);
-                    }
-                    // All four busy: Go's pool fails at once; the sender retries.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-                }
-            }
+            let j = send(&pool, "Judge.Send", &judge).await;
+            let g = send(&pool, "Graph.Send", &graph).await;
+            (j, g)
         }));
     }
     for t in tasks {

@@ -91,3 +91,23 @@ pub async fn write_loop<W, T>(
     }
     let _ = wr.shutdown().await;
 }
+
+/// Runs one RPC call for a connection: waits for a slot in `inflight` (so a connection never has more calls
+/// running than its bound), runs `call` in its own task so a panicking handler becomes the error
+/// `rpc: internal error` instead of silence, and hands the outcome to `deliver` (which queues the reply).
+/// Returns false when the slots are gone (the connection is closing).
+pub async fn spawn_call<T, C, D, DF>(inflight: &Arc<Semaphore>, call: C, deliver: D) -> bool
+where
+    T: Send + 'static,
+    C: Future<Output = Result<T, String>> + Send + 'static,
+    D: FnOnce(Result<T, String>) -> DF + Send + 'static,
+    DF: Future<Output = ()> + Send,
+{
+    let Ok(permit) = inflight.clone().acquire_owned().await else { return false };
+    tokio::spawn(async move {
+        let outcome = tokio::spawn(call).await.unwrap_or_else(|_| Err("rpc: internal error".to_string()));
+        deliver(outcome).await;
+        drop(permit);
+    });
+    true
+}

@@ -3,6 +3,7 @@
 //! beyond that fetching fails at once (`maximum connections reached`) rather than queueing. A connection
 //! handed back is kept idle unless `max_idle` are idle already; one that failed or timed out is dropped.
 
+use crate::gob::{FromGob, GobCallError, GobEncode};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
@@ -59,6 +60,23 @@ pub enum PoolError {
         /// Cause.
         reason: String,
     },
+}
+
+/// Why a call through the pool failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolCallError<E> {
+    /// No connection could be had.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// No answer within the call timeout; the connection was closed.
+    #[error("{addr}, call timeout")]
+    Timeout {
+        /// Backend.
+        addr: String,
+    },
+    /// The call itself failed; the connection was closed.
+    #[error("{0}")]
+    Call(E),
 }
 
 struct State<C> {
@@ -166,6 +184,29 @@ impl<D: Dial> ConnPool<D> {
         PoolStats { name: self.addr.clone(), created: self.created.load(Relaxed), open: st.open, idle: st.idle.len() }
     }
 
+    /// Go's `Call`: takes a connection, runs `f` on it within the call timeout, puts it back on success and
+    /// closes it on an error or a timeout (a half-finished exchange leaves the stream unusable). `f` gets the
+    /// connection by value and returns it with its result, so the future may borrow what the caller holds.
+    pub async fn call_with<T, E, F, Fut>(self: &Arc<Self>, f: F) -> Result<T, PoolCallError<E>>
+    where
+        F: FnOnce(Pooled<D>) -> Fut,
+        Fut: Future<Output = (Pooled<D>, Result<T, E>)>,
+    {
+        let conn = self.fetch().await?;
+        match tokio::time::timeout(self.cfg.call_timeout, f(conn)).await {
+            Ok((conn, Ok(v))) => {
+                conn.release();
+                Ok(v)
+            }
+            Ok((conn, Err(e))) => {
+                drop(conn);
+                Err(PoolCallError::Call(e))
+            }
+            // The future, and the connection in it, were dropped: closed.
+            Err(_) => Err(PoolCallError::Timeout { addr: self.addr.clone() }),
+        }
+    }
+
     /// Closes every idle connection.
     pub fn clear_idle(&self) {
         let mut st = self.state();
@@ -221,6 +262,21 @@ impl Dial for GobDialer {
     type Conn = crate::gob::GobClient;
     async fn dial(&self, addr: &str, timeout: Duration) -> Result<Self::Conn, String> {
         crate::gob::GobClient::connect(addr, timeout).await.map_err(|e| e.to_string())
+    }
+}
+
+impl ConnPool<GobDialer> {
+    /// A gob RPC call through the pool, e.g. `Judge.Send` with a `Vec<JudgeItem>`.
+    pub async fn gob_call<A, R>(self: &Arc<Self>, method: &str, args: &A) -> Result<R, PoolCallError<GobCallError>>
+    where
+        A: GobEncode + ?Sized,
+        R: FromGob,
+    {
+        self.call_with(|mut c| async move {
+            let r = c.call(method, args).await;
+            (c, r)
+        })
+        .await
     }
 }
 
@@ -312,6 +368,41 @@ mod tests {
         fake.fail.store(true, Relaxed);
         assert!(matches!(p.fetch().await, Err(PoolError::Dial { .. })));
         assert_eq!(p.stats().open, 0, "a failed dial does not hold a slot");
+    }
+
+    #[tokio::test]
+    async fn calls_release_on_success_and_close_on_error_or_timeout() {
+        let (p, _) = {
+            let fake = Arc::new(Fake { next: AtomicUsize::new(0), fail: Default::default() });
+            let cfg = PoolConfig {
+                max_conns: 2,
+                max_idle: 2,
+                call_timeout: Duration::from_millis(50),
+                ..PoolConfig::default()
+            };
+            (ConnPool::new("a:1", fake.clone(), cfg), fake)
+        };
+        let v = p
+            .call_with(|c| async move {
+                let id = *c;
+                (c, Ok::<_, ()>(id))
+            })
+            .await
+            .unwrap();
+        assert_eq!(v, 0);
+        assert_eq!((p.stats().open, p.stats().idle), (1, 1), "released");
+        let e = p.call_with(|c| async move { (c, Err::<(), _>("boom")) }).await.unwrap_err();
+        assert!(matches!(e, PoolCallError::Call("boom")));
+        assert_eq!(p.stats().open, 0, "closed after an error");
+        let e = p
+            .call_with(|c| async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                (c, Ok::<_, ()>(()))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(&e, PoolCallError::Timeout { addr } if addr == "a:1"));
+        assert_eq!(p.stats().open, 0, "closed after a timeout");
     }
 
     #[tokio::test]

@@ -31,10 +31,9 @@ impl ShutdownTrigger {
 impl Shutdown {
     /// A signal that never fires.
     pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
-        // Keep the sender alive forever so `changed()` never returns.
-        std::mem::forget(tx);
-        Shutdown(rx)
+        // One process-wide sender that is never triggered nor dropped.
+        static NEVER: std::sync::OnceLock<watch::Sender<bool>> = std::sync::OnceLock::new();
+        Shutdown(NEVER.get_or_init(|| watch::channel(false).0).subscribe())
     }
 
     /// Whether it has fired.

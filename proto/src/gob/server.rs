@@ -13,7 +13,7 @@ use super::model::{EmptyStruct, RequestHeader, ResponseHeader};
 use super::stream::{MessageReader, DEFAULT_MAX_MESSAGE};
 use super::value::Value;
 use super::GobError;
-use crate::netutil::{accept_loop, write_loop};
+use crate::netutil::{accept_loop, spawn_call, write_loop};
 use crate::ratelog::RateLimited;
 use crate::rpc_table::{MethodTable, RegistryError};
 use crate::shutdown::Shutdown;
@@ -251,15 +251,10 @@ impl GobServer {
                     }
                 }
                 Ok(fut) => {
-                    let Ok(permit) = inflight.clone().acquire_owned().await else { break };
                     let tx = tx.clone();
                     let stats = self.stats.clone();
                     let ok_header = reply_header(String::new());
-                    tokio::spawn(async move {
-                        let outcome = match tokio::spawn(fut).await {
-                            Ok(r) => r,
-                            Err(_) => Err("rpc: internal error".to_string()),
-                        };
+                    let started = spawn_call(&inflight, fut, move |outcome| async move {
                         let out = match outcome {
                             Ok(reply) => Outgoing { header: ok_header, body: Ok(reply) },
                             Err(text) => {
@@ -268,8 +263,11 @@ impl GobServer {
                             }
                         };
                         let _ = tx.send(out).await;
-                        drop(permit);
-                    });
+                    })
+                    .await;
+                    if !started {
+                        break;
+                    }
                 }
             }
         }

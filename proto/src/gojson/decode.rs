@@ -220,6 +220,35 @@ pub fn next_raw_value<'de, D: Deserializer<'de>>(de: D) -> Result<&'de str, D::E
     Ok(raw.get())
 }
 
+/// Writes `Visitor` methods that reject the listed JSON kinds with Go's type-error text. The visitor must have
+/// a field `ctx: Ctx`. Kinds: `bool str num seq map unit_err`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __go_reject {
+    ($($kind:ident)*) => { $( $crate::__go_reject!(@one $kind); )* };
+    (@one bool) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> { Err(self.ctx.type_error("bool")) }
+    };
+    (@one str) => {
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> { Err(self.ctx.type_error("string")) }
+    };
+    (@one num) => {
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> { Err(self.ctx.type_error("number")) }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> { Err(self.ctx.type_error("number")) }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> { Err(self.ctx.type_error("number")) }
+    };
+    (@one seq) => {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(self.ctx.type_error("array"))
+        }
+    };
+    (@one map) => {
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(self.ctx.type_error("object"))
+        }
+    };
+}
+
 /// Decodes an integer field: a JSON integer in `[min, max]`, else Go's `number <literal>` error; `null` is None.
 fn decode_int<'de, D: Deserializer<'de>>(de: D, ctx: Ctx<'_>, min: i128, max: i128) -> Result<Option<i128>, D::Error> {
     let raw = next_raw_value(de)?;
@@ -297,24 +326,7 @@ impl<'de> Visitor<'de> for KindVisitor<'_, '_, String> {
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(self.ctx.type_error("bool"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(self.ctx.type_error("number"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(self.ctx.type_error("number"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(self.ctx.type_error("number"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(self.ctx.type_error("array"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(self.ctx.type_error("object"))
-    }
+    crate::__go_reject!(bool num seq map);
 }
 
 impl GoDecode for String {
@@ -338,24 +350,7 @@ impl<'de> Visitor<'de> for KindVisitor<'_, '_, bool> {
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(self.ctx.type_error("string"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(self.ctx.type_error("number"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(self.ctx.type_error("number"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(self.ctx.type_error("number"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(self.ctx.type_error("array"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(self.ctx.type_error("object"))
-    }
+    crate::__go_reject!(str num seq map);
 }
 
 impl GoDecode for bool {
@@ -372,14 +367,17 @@ impl<T: GoDecode + Default> GoDecode for Vec<T> {
     const GO_TYPE: &'static str = T::GO_SLICE;
     const GO_SLICE: &'static str = "[][]?";
     fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
-        struct V<'s, 'c, T>(&'s mut Vec<T>, Ctx<'c>);
+        struct V<'s, 'c, T> {
+            out: &'s mut Vec<T>,
+            ctx: Ctx<'c>,
+        }
         impl<'de, T: GoDecode + Default> Visitor<'de> for V<'_, '_, T> {
             type Value = ();
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an array")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-                let V(out, ctx) = self;
+                let V { out, ctx } = self;
                 out.clear();
                 if let Some(n) = seq.size_hint() {
                     out.reserve(n.min(4096));
@@ -394,29 +392,12 @@ impl<T: GoDecode + Default> GoDecode for Vec<T> {
                 }
             }
             fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-                self.0.clear();
+                self.out.clear();
                 Ok(())
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-                Err(self.1.type_error("bool"))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-                Err(self.1.type_error("string"))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-                Err(self.1.type_error("number"))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-                Err(self.1.type_error("number"))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-                Err(self.1.type_error("number"))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-                Err(self.1.type_error("object"))
-            }
+            crate::__go_reject!(bool str num map);
         }
-        de.deserialize_any(V(slot, ctx))
+        de.deserialize_any(V { out: slot, ctx })
     }
 }
 
@@ -452,14 +433,17 @@ impl<V: GoDecode + Default> GoDecode for BTreeMap<String, V> {
     const GO_TYPE: &'static str = "map[string]string";
     const GO_SLICE: &'static str = "[]map[string]string";
     fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
-        struct Vis<'s, 'c, V>(&'s mut BTreeMap<String, V>, Ctx<'c>);
+        struct Vis<'s, 'c, V> {
+            out: &'s mut BTreeMap<String, V>,
+            ctx: Ctx<'c>,
+        }
         impl<'de, V: GoDecode + Default> Visitor<'de> for Vis<'_, '_, V> {
             type Value = ();
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                let Vis(out, ctx) = self;
+                let Vis { out, ctx } = self;
                 let vctx = ctx.with_type(V::GO_TYPE);
                 while let Some(k) = map.next_key_seed(KeySeed)? {
                     let entry = out.entry(k.as_str().to_string()).or_default();
@@ -468,30 +452,18 @@ impl<V: GoDecode + Default> GoDecode for BTreeMap<String, V> {
                 Ok(())
             }
             fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-                self.0.clear();
+                self.out.clear();
                 Ok(())
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-                Err(self.1.type_error("bool"))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-                Err(self.1.type_error("string"))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-                Err(self.1.type_error("number"))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-                Err(self.1.type_error("number"))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-                Err(self.1.type_error("number"))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-                Err(self.1.type_error("array"))
-            }
+            crate::__go_reject!(bool str num seq);
         }
-        de.deserialize_any(Vis(slot, ctx))
+        de.deserialize_any(Vis { out: slot, ctx })
     }
+}
+
+/// The field a JSON key selects, as Go's decoder picks it: an exact match, else the first case-insensitive one.
+pub fn field_index(keys: &[&str], key: &str) -> Option<usize> {
+    keys.iter().position(|k| *k == key).or_else(|| keys.iter().position(|k| eq_fold(k, key)))
 }
 
 /// Skips one value of any kind.
@@ -544,21 +516,25 @@ macro_rules! go_struct {
                 de: D,
                 ctx: $crate::gojson::Ctx<'_>,
             ) -> Result<(), D::Error> {
-                struct V<'s, 'c>(&'s mut $name, $crate::gojson::Ctx<'c>);
+                struct V<'s, 'c> {
+                    out: &'s mut $name,
+                    ctx: $crate::gojson::Ctx<'c>,
+                }
                 impl<'de> serde::de::Visitor<'de> for V<'_, '_> {
                     type Value = ();
                     fn expecting(&self, f: &mut ::std::fmt::Formatter) -> ::std::fmt::Result {
                         f.write_str(concat!("a JSON object for ", $goname))
                     }
-                    #[allow(unused_mut, unused_variables)]
+                    #[allow(unused_mut, unused_variables, unused_assignments)]
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                        let V(out, ctx) = self;
+                        let V { out, ctx } = self;
+                        const KEYS: &[&str] = &[$($key),*];
                         while let Some(key) = map.next_key_seed($crate::gojson::KeySeed)? {
-                            let k = key.as_str();
+                            let idx = $crate::gojson::field_index(KEYS, key.as_str());
+                            let mut n = 0usize;
                             let mut done = false;
-                            // An exact match wins; otherwise the first case-insensitive one, as in Go.
                             $(
-                                if !done && k == $key {
+                                if !done && idx == Some(n) {
                                     let fp = $crate::gojson::FieldPath { strukt: $goname, name: $key, parent: ctx.field };
                                     let fctx = $crate::gojson::Ctx {
                                         ty: $crate::__go_type_or!($($gotype)?; <$ty as $crate::gojson::GoDecode>::GO_TYPE),
@@ -567,17 +543,7 @@ macro_rules! go_struct {
                                     map.next_value_seed($crate::gojson::Slot { slot: &mut out.$field, ctx: fctx })?;
                                     done = true;
                                 }
-                            )*
-                            $(
-                                if !done && $crate::gojson::eq_fold($key, k) {
-                                    let fp = $crate::gojson::FieldPath { strukt: $goname, name: $key, parent: ctx.field };
-                                    let fctx = $crate::gojson::Ctx {
-                                        ty: $crate::__go_type_or!($($gotype)?; <$ty as $crate::gojson::GoDecode>::GO_TYPE),
-                                        field: Some(&fp),
-                                    };
-                                    map.next_value_seed($crate::gojson::Slot { slot: &mut out.$field, ctx: fctx })?;
-                                    done = true;
-                                }
+                                n += 1;
                             )*
                             if !done {
                                 $crate::gojson::skip_value(&mut map)?;
@@ -588,26 +554,9 @@ macro_rules! go_struct {
                     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
                         Ok(())
                     }
-                    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-                        Err(self.1.type_error("bool"))
-                    }
-                    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-                        Err(self.1.type_error("string"))
-                    }
-                    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-                        Err(self.1.type_error("number"))
-                    }
-                    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-                        Err(self.1.type_error("number"))
-                    }
-                    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-                        Err(self.1.type_error("number"))
-                    }
-                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-                        Err(self.1.type_error("array"))
-                    }
+                    $crate::__go_reject!(bool str num seq);
                 }
-                de.deserialize_any(V(slot, ctx))
+                de.deserialize_any(V { out: slot, ctx })
             }
         }
     };

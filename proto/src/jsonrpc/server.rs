@@ -10,7 +10,7 @@
 use super::envelope::{parse_request, write_response};
 use super::frame::{FrameError, FrameReader, DEFAULT_MAX_FRAME};
 use super::registry::Registry;
-use crate::netutil::{accept_loop, write_loop};
+use crate::netutil::{accept_loop, spawn_call, write_loop};
 use crate::ratelog::RateLimited;
 use crate::shutdown::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -180,17 +180,9 @@ impl Server {
                     }
                 }
                 Ok(fut) => {
-                    let Ok(permit) = inflight.clone().acquire_owned().await else {
-                        break;
-                    };
                     let tx = tx.clone();
                     let stats = self.stats.clone();
-                    tokio::spawn(async move {
-                        // The inner task turns a panicking handler into an error reply instead of silence.
-                        let outcome = match tokio::spawn(fut).await {
-                            Ok(r) => r,
-                            Err(_) => Err("rpc: internal error".to_string()),
-                        };
+                    let started = spawn_call(&inflight, fut, move |outcome| async move {
                         let mut out = Vec::new();
                         match &outcome {
                             Ok(result) => write_response(&mut out, id.as_deref(), Ok(result)),
@@ -200,8 +192,11 @@ impl Server {
                             }
                         }
                         let _ = tx.send(out).await;
-                        drop(permit);
-                    });
+                    })
+                    .await;
+                    if !started {
+                        break;
+                    }
                 }
             }
         }
