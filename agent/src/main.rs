@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "falcon-agent: {} read ({} keys); the agent service is not in this build yet (issue 4)",
                 args.config.display(),
-                cfg.len()
+                cfg.object.len()
             );
             ExitCode::from(3)
         }

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "falcon-hbs: {} read ({} keys); the hbs service is not in this build yet (issue 5)",
                 args.config.display(),
-                cfg.len()
+                cfg.object.len()
             );
             ExitCode::from(3)
         }

@@ -24,13 +24,22 @@ pub enum ConfigFileError {
     },
 }
 
+/// A config file's bytes, and the object they hold (for checking which sections are present).
+#[derive(Debug, Clone)]
+pub struct ConfigObject {
+    /// The file as read.
+    pub bytes: Vec<u8>,
+    /// Its top-level object.
+    pub object: serde_json::Map<String, serde_json::Value>,
+}
+
 /// Reads `path` and checks it is one JSON object, as Go's `json.Unmarshal` into a config struct requires.
-pub fn read_config_object(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, ConfigFileError> {
+pub fn read_config_object(path: &Path) -> Result<ConfigObject, ConfigFileError> {
     let text = std::fs::read(path).map_err(|source| ConfigFileError::Read { path: path.to_path_buf(), source })?;
     let value: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| ConfigFileError::Parse { path: path.to_path_buf(), reason: e.to_string() })?;
     match value {
-        serde_json::Value::Object(m) => Ok(m),
+        serde_json::Value::Object(object) => Ok(ConfigObject { bytes: text, object }),
         other => Err(ConfigFileError::Parse {
             path: path.to_path_buf(),
             reason: format!("json: cannot unmarshal {} into Go value of type g.GlobalConfig", json_kind(&other)),
@@ -70,7 +79,7 @@ mod tests {
         assert!(read_config_object(&arr).unwrap_err().to_string().contains("cannot unmarshal array"));
         let ok = dir.join("ok.json");
         std::fs::write(&ok, "{\"debug\":true}").unwrap();
-        assert_eq!(read_config_object(&ok).unwrap().len(), 1);
+        assert_eq!(read_config_object(&ok).unwrap().object.len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

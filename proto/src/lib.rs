@@ -20,5 +20,6 @@ pub mod ring;
 pub mod rpc_table;
 pub mod shutdown;
 pub mod tags;
+pub mod timefmt;
 
 pub use gojson::ser_f64;

@@ -88,6 +88,13 @@ impl GoProcess {
         self.line()
     }
 
+    /// Closes stdin without reading (modes that then print several lines: read them with [`line`](Self::line)).
+    pub fn finish_with_marker(&mut self) {
+        if let Some(mut s) = self.stdin.take() {
+            let _ = s.write_all(b"\n");
+        }
+    }
+
     /// Waits for the process to exit, up to `timeout`; returns whether it exited successfully.
     pub fn wait(&mut self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;

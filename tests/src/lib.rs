@@ -1,5 +1,8 @@
 //! Helpers for the cross-binary and Go interop tests: the deterministic item generator shared with the Go
-//! program ([`gen`]), and building and driving that program ([`go`]).
+//! program ([`gen`]), building and driving that program ([`go`]), running our binaries ([`daemon`]) and a
+//! minimal HTTP client ([`http`]).
 
+pub mod daemon;
 pub mod gen;
 pub mod go;
+pub mod http;

@@ -1,6 +1,8 @@
-//! falcon-transfer: for now the command line only (`-c cfg.json`, `-v`); the service itself is issue 3.
+//! falcon-transfer: `-c cfg.json` (the Go config, unchanged) and `-v`.
 
 use clap::Parser;
+use falcon_transfer::app::App;
+use falcon_transfer::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "falcon-transfer", disable_version_flag = true)]
 struct Args {
-    /// Configuration file (the Go config, unchanged).
+    /// Configuration file (the Go transfer's, unchanged).
     #[arg(short = 'c', default_value = "cfg.json")]
     config: PathBuf,
     /// Print the version and exit.
@@ -22,18 +24,61 @@ fn main() -> ExitCode {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    match falcon_proto::cli::read_config_object(&args.config) {
-        Ok(cfg) => {
-            eprintln!(
-                "falcon-transfer: {} read ({} keys); the transfer service is not in this build yet (issue 3)",
-                args.config.display(),
-                cfg.len()
-            );
-            ExitCode::from(3)
-        }
+    let cfg = match Config::load(&args.config) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("falcon-transfer: {e}");
-            ExitCode::from(1)
+            return ExitCode::from(1);
         }
+    };
+    let level = if cfg.debug { "debug" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("falcon-transfer: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cfg, args.config))
+}
+
+async fn run(cfg: Config, path: PathBuf) -> ExitCode {
+    let app = App::new(cfg, Some(path));
+    let running = match falcon_transfer::start(app).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("falcon-transfer: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // Stable lines tests and scripts read to find the ports.
+    for (what, addr) in [("rpc", running.rpc), ("http", running.http), ("socket", running.socket)] {
+        if let Some(a) = addr {
+            eprintln!("falcon-transfer: listening {what} {a}");
+        }
+    }
+    eprintln!("falcon-transfer: ready");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-transfer started");
+    wait_for_signal().await;
+    tracing::info!("stopping: no longer accepting, draining queues");
+    let left = running.shutdown().await;
+    tracing::info!(undelivered = left, "stopped");
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers, Ctrl-C still works through tokio's default.
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }

@@ -245,9 +245,19 @@ impl<'a> StructWriter<'a> {
 
     /// A non-nil `map[string]string` field: always sent, even empty (Go omits only nil maps).
     pub fn string_map(&mut self, index: i64, m: &BTreeMap<String, String>) -> &mut Self {
+        self.string_pairs(index, m.len(), m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// A non-nil `map[string]string` field from `len` key/value pairs.
+    pub fn string_pairs<'p>(
+        &mut self,
+        index: i64,
+        len: usize,
+        pairs: impl Iterator<Item = (&'p str, &'p str)>,
+    ) -> &mut Self {
         self.field(index);
-        put_uint(self.out, m.len() as u64);
-        for (k, v) in m {
+        put_uint(self.out, len as u64);
+        for (k, v) in pairs {
             put_bytes(self.out, k.as_bytes());
             put_bytes(self.out, v.as_bytes());
         }

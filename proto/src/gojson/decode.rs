@@ -113,6 +113,15 @@ pub fn decode_into<T: GoDecode>(bytes: &[u8], slot: &mut T, ctx: Ctx<'_>) -> Res
     de.end().map_err(DecodeError::from)
 }
 
+/// Decodes the first JSON value of `bytes` into `T`, ignoring whatever follows it, as Go's
+/// `json.NewDecoder(body).Decode(&v)` does for HTTP bodies.
+pub fn from_first_value<T: GoDecode + Default>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut v = T::default();
+    T::decode(&mut v, &mut de, Ctx::top(T::GO_TYPE)).map_err(DecodeError::from)?;
+    Ok(v)
+}
+
 /// A decoding failure, with Go's wording where Go's decoder would have produced one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -496,8 +505,45 @@ macro_rules! go_struct {
             ),* $(,)?
         }
     ) => {
+        $crate::go_struct! {
+            @impl [Debug, Clone, Default, PartialEq, serde::Serialize]
+            $(#[$meta])*
+            pub struct $name => $goname {
+                $( $(#[$fmeta])* pub $field : $ty = $key $(as $gotype)? ),*
+            }
+        }
+    };
+    // `custom_default`: the caller implements `Default` (config structs whose missing keys take documented
+    // defaults: decoding into a default value leaves absent keys untouched).
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident => $goname:literal, custom_default {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident : $ty:ty = $key:literal $(as $gotype:literal)?
+            ),* $(,)?
+        }
+    ) => {
+        $crate::go_struct! {
+            @impl [Debug, Clone, PartialEq, serde::Serialize]
+            $(#[$meta])*
+            pub struct $name => $goname {
+                $( $(#[$fmeta])* pub $field : $ty = $key $(as $gotype)? ),*
+            }
+        }
+    };
+    (
+        @impl [$($derive:path),*]
+        $(#[$meta:meta])*
+        pub struct $name:ident => $goname:literal {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident : $ty:ty = $key:literal $(as $gotype:literal)?
+            ),*
+        }
+    ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+        #[derive($($derive),*)]
         pub struct $name {
             $(
                 $(#[$fmeta])*
@@ -669,6 +715,14 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(dec(input).unwrap_err(), want, "input {input}");
         }
+    }
+
+    #[test]
+    fn first_value_ignores_trailing_bytes() {
+        let v: Vec<Option<Inner>> = from_first_value(b" [{\"id\":1}] trailing junk").unwrap();
+        assert_eq!(v.len(), 1);
+        assert!(from_slice::<Vec<Option<Inner>>>(b"[{\"id\":1}] trailing junk").is_err());
+        assert!(from_first_value::<Vec<Option<Inner>>>(b"nope").is_err());
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //	                                      "LISTEN <addr>", and a summary line when stdin closes
 //	gob-client -addr A -batches B -size S call our gob server's Judge.Send/Graph.Send and check replies
 //	json-golden -n N                      print json.Marshal of N generated MetricValues, one per line
+//	gob-sink                              serve Judge/Graph over gob, recording items; prints "LISTEN <addr>",
+//	                                      and when stdin closes every item as "Judge <json>" / "Graph <json>"
+//	transfer-push -addr A -from I -to J -batch B
+//	                                      push generated MetricValues with Transfer.Update; print each reply
 //
 // The item generator mirrors tests/src/gen.rs exactly.
 package main
@@ -496,6 +500,97 @@ func gobClient(addr string, batches, size int) {
 	fmt.Printf("OK calls=%d\n", len(calls)+5)
 }
 
+// ---- gob-sink ----
+
+type sink struct {
+	sync.Mutex
+	lines []string
+}
+
+var recorded sink
+
+func (s *sink) add(service string, v interface{}) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprintf("%q", err.Error()))
+	}
+	s.Lock()
+	s.lines = append(s.lines, service+" "+string(b))
+	s.Unlock()
+}
+
+type SinkJudge struct{}
+
+func (SinkJudge) Send(items []*JudgeItem, reply *SimpleRpcResponse) error {
+	for _, it := range items {
+		recorded.add("Judge", it)
+	}
+	return nil
+}
+
+type SinkGraph struct{}
+
+func (SinkGraph) Send(items []*GraphItem, reply *SimpleRpcResponse) error {
+	for _, it := range items {
+		recorded.add("Graph", it)
+	}
+	return nil
+}
+
+func gobSink() {
+	s := rpc.NewServer()
+	s.RegisterName("Judge", SinkJudge{})
+	s.RegisterName("Graph", SinkGraph{})
+	l := listen()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go s.ServeConn(c)
+		}
+	}()
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	recorded.Lock()
+	w := bufio.NewWriter(os.Stdout)
+	for _, l := range recorded.lines {
+		w.WriteString(l)
+		w.WriteByte('\n')
+	}
+	w.WriteString("END\n")
+	w.Flush()
+	recorded.Unlock()
+}
+
+// ---- transfer-push ----
+
+func transferPush(addr string, from, to, batch int) {
+	c, err := jsonrpc.Dial("tcp", addr)
+	if err != nil {
+		fail("dial: %v", err)
+	}
+	defer c.Close()
+	calls := 0
+	for start := from; start < to; start += batch {
+		end := start + batch
+		if end > to {
+			end = to
+		}
+		items := make([]*MetricValue, 0, end-start)
+		for i := start; i < end; i++ {
+			items = append(items, genMetric(i))
+		}
+		var r TransferResponse
+		if err := c.Call("Transfer.Update", items, &r); err != nil {
+			fail("Transfer.Update: %v", err)
+		}
+		fmt.Printf("REPLY %s %d %d\n", r.Message, r.Total, r.Invalid)
+		calls++
+	}
+	fmt.Printf("OK calls=%d\n", calls)
+}
+
 // ---- json-golden ----
 
 func jsonGolden(n int) {
@@ -522,6 +617,9 @@ func main() {
 	conc := fs.Int("conc", 4, "concurrent callers")
 	batches := fs.Int("batches", 10, "batches")
 	size := fs.Int("size", 200, "batch size")
+	from := fs.Int("from", 0, "first item")
+	to := fs.Int("to", 1000, "end item (exclusive)")
+	batch := fs.Int("batch", 100, "items per call")
 	fs.Parse(os.Args[2:])
 	switch mode {
 	case "jsonrpc-client":
@@ -534,6 +632,10 @@ func main() {
 		gobClient(*addr, *batches, *size)
 	case "json-golden":
 		jsonGolden(*n)
+	case "gob-sink":
+		gobSink()
+	case "transfer-push":
+		transferPush(*addr, *from, *to, *batch)
 	default:
 		fail("unknown mode %q", mode)
 	}

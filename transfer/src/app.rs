@@ -1,0 +1,76 @@
+//! What the receivers share: the running config, the counters and the sender; `receive` is Go's
+//! `RecvMetricValues` (validate, count, queue, reply).
+
+use crate::config::Config;
+use crate::point::Point;
+use crate::sender::Sender;
+use crate::stats::Stats;
+use crate::validate::validate;
+use falcon_proto::model::{MetricValue, TransferResponse};
+use falcon_proto::timefmt::now_unix;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where items came from (selects the receive counter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// JSON-RPC `Transfer.Update`.
+    Rpc,
+    /// HTTP `/api/push`.
+    Http,
+    /// The line protocol.
+    Socket,
+}
+
+/// The transfer's shared state.
+pub struct App {
+    /// The running configuration.
+    pub cfg: Config,
+    /// The file it came from, for `/config/reload`.
+    pub config_path: Option<PathBuf>,
+    /// Counters.
+    pub stats: Arc<Stats>,
+    /// Sharding and forwarding.
+    pub sender: Arc<Sender>,
+}
+
+impl App {
+    /// Builds the sender for `cfg` (loops not started).
+    pub fn new(cfg: Config, config_path: Option<PathBuf>) -> Arc<Self> {
+        let stats = Arc::new(Stats::new());
+        let sender = Sender::new(&cfg, stats.clone());
+        Arc::new(App { cfg, config_path, stats, sender })
+    }
+
+    /// Whether the config has HEAD's sections (then `/counter/all` lists HEAD's counters).
+    pub fn head_config(&self) -> bool {
+        self.cfg.transfer.is_some() || self.cfg.influxdb.is_some() || self.cfg.p8s_relay.is_some()
+    }
+
+    /// Go's `RecvMetricValues`: validates, counts and queues a request's items and builds the reply.
+    pub fn receive(&self, items: Vec<Option<MetricValue>>, source: Source) -> TransferResponse {
+        let start = Instant::now();
+        let verdict = validate(items, now_unix());
+        let (total, invalid) = (verdict.total, verdict.invalid);
+        self.receive_points(verdict.points, source);
+        TransferResponse {
+            message: "ok".into(),
+            total: total as i64,
+            invalid: invalid as i64,
+            latency: start.elapsed().as_millis() as i64,
+        }
+    }
+
+    /// Counts and queues already accepted points.
+    pub fn receive_points(&self, points: Vec<Point>, source: Source) {
+        let n = points.len();
+        self.stats.recv.add(n);
+        match source {
+            Source::Rpc => self.stats.rpc_recv.add(n),
+            Source::Http => self.stats.http_recv.add(n),
+            Source::Socket => self.stats.socket_recv.add(n),
+        }
+        self.sender.push(points);
+    }
+}

@@ -1,0 +1,556 @@
+//! The Go transfer's configuration file, unchanged: v0.3 keys, plus HEAD's `transfer`, `influxdb` and
+//! `p8s_relay` sections when present.
+//!
+//! Decoding follows Go's `json.Unmarshal` (case-insensitive keys, unknown keys ignored, type errors naming
+//! the field) into structs pre-filled with the documented defaults, so a missing key takes its default where
+//! Go would take zero (a missing `batch` makes Go's transfer stop forwarding silently). [`Config::validate`]
+//! then rejects values that cannot work, naming the key. A few keys of ours extend Go's (`queueSize` per
+//! output, `drainTimeout`); Go ignores them.
+
+use falcon_proto::cli::{read_config_object, ConfigFileError};
+use falcon_proto::go_struct;
+use falcon_proto::gojson::{self, Ctx};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable or not JSON.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    /// A key of the wrong type (Go's decoder text names it).
+    #[error("config file {path}: {reason}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// Go-style reason.
+        reason: String,
+    },
+    /// A value that cannot work.
+    #[error("config key {key}: {reason}")]
+    Invalid {
+        /// Dotted key, e.g. `judge.batch`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), reason: reason.into() }
+}
+
+/// The default bound of every send queue (Go's `DefaultSendQueueMaxSize`).
+pub const DEFAULT_QUEUE_SIZE: i64 = 102_400;
+
+go_struct! {
+    /// A listener.
+    pub struct ListenConfig => "g.HttpConfig", custom_default {
+        /// Whether to listen.
+        pub enabled: bool = "enabled",
+        /// `host:port`; an empty host means every interface.
+        pub listen: String = "listen",
+    }
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        ListenConfig { enabled: true, listen: String::new() }
+    }
+}
+
+go_struct! {
+    /// The `socket` section: the `update ...` line protocol.
+    pub struct SocketConfig => "g.SocketConfig", custom_default {
+        /// Whether to listen.
+        pub enabled: bool = "enabled",
+        /// `host:port`.
+        pub listen: String = "listen",
+        /// Seconds a connection may stay idle between lines.
+        pub timeout: i64 = "timeout" as "int",
+    }
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig { enabled: true, listen: "0.0.0.0:4444".into(), timeout: 3600 }
+    }
+}
+
+go_struct! {
+    /// The addresses of one cluster node (`clusterList` in `/config`).
+    pub struct ClusterNode => "g.ClusterNode" {
+        /// Every address of the node; each gets every item.
+        pub addrs: Vec<String> = "addrs",
+    }
+}
+
+go_struct! {
+    /// A sharded gob output: `judge`, `graph` (and the shape of HEAD's `p8s_relay`).
+    pub struct ClusterConfig => "g.ClusterConfig", custom_default {
+        /// Whether to send.
+        pub enabled: bool = "enabled",
+        /// Items per `Send` call.
+        pub batch: i64 = "batch" as "int",
+        /// Dial timeout, ms.
+        pub conn_timeout: i64 = "connTimeout" as "int",
+        /// Call timeout, ms.
+        pub call_timeout: i64 = "callTimeout" as "int",
+        /// Connections (and calls in flight) per address.
+        pub max_conns: i64 = "maxConns" as "int",
+        /// Idle connections kept per address.
+        pub max_idle: i64 = "maxIdle" as "int",
+        /// Ring points per node.
+        pub replicas: i64 = "replicas" as "int",
+        /// Node name -> address (graph: comma-separated addresses, all of which get every item).
+        pub cluster: BTreeMap<String, String> = "cluster",
+        /// Derived from `cluster` (shown by `/config`, as in Go).
+        pub cluster_list: BTreeMap<String, ClusterNode> = "clusterList",
+        /// Items queued per address before new ones are dropped (ours; Go's is fixed at 102400).
+        #[serde(skip_serializing)]
+        pub queue_size: i64 = "queueSize" as "int",
+    }
+}
+
+impl Default for ClusterConfig {
+    /// Documented defaults with no nodes: `cluster` must come from the file, because decoding merges a JSON
+    /// object into an existing map (as Go does) and a default node would survive next to the file's own.
+    fn default() -> Self {
+        ClusterConfig {
+            enabled: true,
+            batch: 200,
+            conn_timeout: 1000,
+            call_timeout: 5000,
+            max_conns: 32,
+            max_idle: 32,
+            replicas: 500,
+            cluster: BTreeMap::new(),
+            cluster_list: BTreeMap::new(),
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
+    }
+}
+
+go_struct! {
+    /// The `tsdb` section: OpenTSDB telnet `put` lines.
+    pub struct TsdbConfig => "g.TsdbConfig", custom_default {
+        /// Whether to send.
+        pub enabled: bool = "enabled",
+        /// Lines per write.
+        pub batch: i64 = "batch" as "int",
+        /// Dial timeout, ms.
+        pub conn_timeout: i64 = "connTimeout" as "int",
+        /// Write timeout, ms.
+        pub call_timeout: i64 = "callTimeout" as "int",
+        /// Connections at most.
+        pub max_conns: i64 = "maxConns" as "int",
+        /// Idle connections kept.
+        pub max_idle: i64 = "maxIdle" as "int",
+        /// Attempts per batch.
+        pub retry: i64 = "retry" as "int",
+        /// OpenTSDB `host:port`.
+        pub address: String = "address",
+        /// Items queued before new ones are dropped (ours).
+        #[serde(skip_serializing)]
+        pub queue_size: i64 = "queueSize" as "int",
+    }
+}
+
+impl Default for TsdbConfig {
+    fn default() -> Self {
+        TsdbConfig {
+            enabled: false,
+            batch: 200,
+            conn_timeout: 1000,
+            call_timeout: 5000,
+            max_conns: 32,
+            max_idle: 32,
+            retry: 3,
+            address: "127.0.0.1:8088".into(),
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
+    }
+}
+
+go_struct! {
+    /// HEAD's `transfer` section: relay everything to other transfers over JSON-RPC.
+    pub struct RelayConfig => "g.TransferConfig", custom_default {
+        /// Whether to relay.
+        pub enabled: bool = "enabled",
+        /// Items per `Transfer.Update`.
+        pub batch: i64 = "batch" as "int",
+        /// Dial timeout, ms.
+        pub conn_timeout: i64 = "connTimeout" as "int",
+        /// Call timeout, ms.
+        pub call_timeout: i64 = "callTimeout" as "int",
+        /// Calls in flight per transfer.
+        pub max_conns: i64 = "maxConns" as "int",
+        /// Idle connections kept per transfer.
+        pub max_idle: i64 = "maxIdle" as "int",
+        /// Rounds over the cluster per batch.
+        pub retry: i64 = "retry" as "int",
+        /// Name -> `host:port` of the receiving transfers.
+        pub cluster: BTreeMap<String, String> = "cluster",
+        /// Items queued before new ones are dropped (ours).
+        #[serde(skip_serializing)]
+        pub queue_size: i64 = "queueSize" as "int",
+    }
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            enabled: false,
+            batch: 200,
+            conn_timeout: 1000,
+            call_timeout: 5000,
+            max_conns: 32,
+            max_idle: 32,
+            retry: 3,
+            cluster: BTreeMap::new(),
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
+    }
+}
+
+go_struct! {
+    /// HEAD's `influxdb` section (accepted; enabling it is a start-up error until it is implemented).
+    pub struct InfluxdbConfig => "g.InfluxdbConfig" {
+        /// Whether to send.
+        pub enabled: bool = "enabled",
+        /// Points per write.
+        pub batch: i64 = "batch" as "int",
+        /// Attempts per batch.
+        pub retry: i64 = "retry" as "int",
+        /// Writers at once.
+        pub max_conns: i64 = "maxConns" as "int",
+        /// HTTP timeout, ms.
+        pub timeout: i64 = "timeout" as "int",
+        /// `http://host:port`.
+        pub address: String = "address",
+        /// Database.
+        pub db: String = "db",
+        /// User.
+        pub username: String = "username",
+        /// Password.
+        pub password: String = "password",
+        /// Timestamp precision.
+        pub precision: String = "precision",
+    }
+}
+
+go_struct! {
+    /// HEAD's `p8s_relay` section (accepted; enabling it is a start-up error until it is implemented).
+    pub struct P8sRelayConfig => "g.P8sRelayConfig" {
+        /// Whether to send.
+        pub enabled: bool = "enabled",
+        /// Items per call.
+        pub batch: i64 = "batch" as "int",
+        /// Dial timeout, ms.
+        pub conn_timeout: i64 = "connTimeout" as "int",
+        /// Call timeout, ms.
+        pub call_timeout: i64 = "callTimeout" as "int",
+        /// Connections per address.
+        pub max_conns: i64 = "maxConns" as "int",
+        /// Idle connections per address.
+        pub max_idle: i64 = "maxIdle" as "int",
+        /// Ring points per node.
+        pub replicas: i64 = "replicas" as "int",
+        /// Metric prefixes not relayed.
+        pub not_sync_metrics: Vec<String> = "notSyncMetrics",
+        /// Node -> addresses.
+        pub cluster: BTreeMap<String, String> = "cluster",
+        /// Derived from `cluster`.
+        pub cluster_list: BTreeMap<String, ClusterNode> = "clusterList",
+    }
+}
+
+go_struct! {
+    /// The whole file.
+    pub struct Config => "g.GlobalConfig", custom_default {
+        /// Debug logging.
+        pub debug: bool = "debug",
+        /// Smallest step in seconds; below 1 means 30.
+        pub min_step: i64 = "minStep" as "int",
+        /// HTTP API.
+        pub http: ListenConfig = "http",
+        /// JSON-RPC receiver.
+        pub rpc: ListenConfig = "rpc",
+        /// Line-protocol receiver.
+        pub socket: SocketConfig = "socket",
+        /// Judge output.
+        pub judge: ClusterConfig = "judge",
+        /// Graph output.
+        pub graph: ClusterConfig = "graph",
+        /// OpenTSDB output.
+        pub tsdb: TsdbConfig = "tsdb",
+        /// HEAD: transfer relay.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub transfer: Option<RelayConfig> = "transfer",
+        /// HEAD: InfluxDB output.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub influxdb: Option<InfluxdbConfig> = "influxdb",
+        /// HEAD: p8s relay output.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub p8s_relay: Option<P8sRelayConfig> = "p8s_relay",
+        /// Seconds to keep delivering queued items after SIGTERM/SIGINT (ours).
+        #[serde(skip_serializing)]
+        pub drain_timeout: i64 = "drainTimeout" as "int",
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            debug: true,
+            min_step: 30,
+            http: ListenConfig { enabled: true, listen: "0.0.0.0:6060".into() },
+            rpc: ListenConfig { enabled: true, listen: "0.0.0.0:8433".into() },
+            socket: SocketConfig::default(),
+            judge: ClusterConfig::default(),
+            graph: ClusterConfig::default(),
+            tsdb: TsdbConfig::default(),
+            transfer: None,
+            influxdb: None,
+            p8s_relay: None,
+            drain_timeout: 10,
+        }
+    }
+}
+
+/// Go's `formatClusterItems`: each value split on `,`, every part trimmed.
+fn cluster_list(cluster: &BTreeMap<String, String>) -> BTreeMap<String, ClusterNode> {
+    cluster
+        .iter()
+        .map(|(node, addrs)| {
+            (node.clone(), ClusterNode { addrs: addrs.split(',').map(|a| a.trim().to_string()).collect() })
+        })
+        .collect()
+}
+
+impl Config {
+    /// Reads, decodes and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = read_config_object(path)?;
+        let cfg = Self::from_json(&file.bytes, &file.object).map_err(|reason| match reason {
+            ConfigError::Decode { reason, .. } => ConfigError::Decode { path: path.display().to_string(), reason },
+            other => other,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Decodes and validates a JSON object already read (`obj` tells which optional sections are present).
+    pub fn from_json(text: &[u8], obj: &serde_json::Map<String, serde_json::Value>) -> Result<Self, ConfigError> {
+        // HEAD sections start from their documented defaults when the file has them.
+        let present = |name: &str| obj.keys().any(|k| gojson::eq_fold(name, k));
+        let mut cfg = Config {
+            transfer: present("transfer").then(RelayConfig::default),
+            influxdb: present("influxdb").then(InfluxdbConfig::default),
+            p8s_relay: present("p8s_relay").then(P8sRelayConfig::default),
+            ..Config::default()
+        };
+        gojson::decode_into(text, &mut cfg, Ctx::top("g.GlobalConfig"))
+            .map_err(|e| ConfigError::Decode { path: String::new(), reason: e.0 })?;
+        cfg.judge.cluster_list = cluster_list(&cfg.judge.cluster);
+        cfg.graph.cluster_list = cluster_list(&cfg.graph.cluster);
+        if let Some(p) = cfg.p8s_relay.as_mut() {
+            p.cluster_list = cluster_list(&p.cluster);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Go's `MinStep`: `minStep`, or 30 when below 1.
+    pub fn effective_min_step(&self) -> i64 {
+        if self.min_step < 1 {
+            30
+        } else {
+            self.min_step
+        }
+    }
+
+    /// Rejects settings that cannot work, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, l) in [("http", &self.http), ("rpc", &self.rpc)] {
+            if l.enabled && l.listen.is_empty() {
+                return Err(invalid(&format!("{name}.listen"), "empty while enabled"));
+            }
+        }
+        if self.socket.enabled {
+            if self.socket.listen.is_empty() {
+                return Err(invalid("socket.listen", "empty while enabled"));
+            }
+            if self.socket.timeout < 1 {
+                return Err(invalid("socket.timeout", "must be at least 1 second"));
+            }
+        }
+        for (name, c) in [("judge", &self.judge), ("graph", &self.graph)] {
+            if !c.enabled {
+                continue;
+            }
+            positive(name, "batch", c.batch)?;
+            positive(name, "connTimeout", c.conn_timeout)?;
+            positive(name, "callTimeout", c.call_timeout)?;
+            positive(name, "maxConns", c.max_conns)?;
+            non_negative(name, "maxIdle", c.max_idle)?;
+            positive(name, "replicas", c.replicas)?;
+            positive(name, "queueSize", c.queue_size)?;
+            if c.cluster.is_empty() {
+                return Err(invalid(&format!("{name}.cluster"), "no nodes while enabled"));
+            }
+            for (node, addrs) in &c.cluster_list {
+                if name == "judge" && addrs.addrs.len() > 1 {
+                    return Err(invalid(
+                        &format!("judge.cluster.{node}"),
+                        "judge nodes take one address (Go does not split judge addresses on ',')",
+                    ));
+                }
+                if addrs.addrs.iter().any(|a| a.is_empty()) {
+                    return Err(invalid(&format!("{name}.cluster.{node}"), "empty address"));
+                }
+            }
+        }
+        if self.tsdb.enabled {
+            let t = &self.tsdb;
+            positive("tsdb", "batch", t.batch)?;
+            positive("tsdb", "connTimeout", t.conn_timeout)?;
+            positive("tsdb", "callTimeout", t.call_timeout)?;
+            positive("tsdb", "maxConns", t.max_conns)?;
+            non_negative("tsdb", "maxIdle", t.max_idle)?;
+            positive("tsdb", "queueSize", t.queue_size)?;
+            if t.address.is_empty() {
+                return Err(invalid("tsdb.address", "empty while enabled"));
+            }
+        }
+        if let Some(r) = self.transfer.as_ref().filter(|r| r.enabled) {
+            positive("transfer", "batch", r.batch)?;
+            positive("transfer", "connTimeout", r.conn_timeout)?;
+            positive("transfer", "callTimeout", r.call_timeout)?;
+            positive("transfer", "maxConns", r.max_conns)?;
+            non_negative("transfer", "maxIdle", r.max_idle)?;
+            positive("transfer", "queueSize", r.queue_size)?;
+            if r.cluster.is_empty() {
+                return Err(invalid("transfer.cluster", "no transfers while enabled"));
+            }
+        }
+        if self.influxdb.as_ref().is_some_and(|i| i.enabled) {
+            return Err(invalid(
+                "influxdb.enabled",
+                "the InfluxDB output is not implemented in this build; set it to false",
+            ));
+        }
+        if self.p8s_relay.as_ref().is_some_and(|p| p.enabled) {
+            return Err(invalid(
+                "p8s_relay.enabled",
+                "the p8s relay output is not implemented in this build; set it to false",
+            ));
+        }
+        if self.drain_timeout < 0 {
+            return Err(invalid("drainTimeout", "must not be negative"));
+        }
+        Ok(())
+    }
+
+    /// The queue bound of the relay, if enabled.
+    pub fn relay(&self) -> Option<&RelayConfig> {
+        self.transfer.as_ref().filter(|r| r.enabled)
+    }
+}
+
+fn positive(section: &str, key: &str, v: i64) -> Result<(), ConfigError> {
+    if v < 1 {
+        return Err(invalid(&format!("{section}.{key}"), format!("must be at least 1, got {v}")));
+    }
+    Ok(())
+}
+
+fn non_negative(section: &str, key: &str, v: i64) -> Result<(), ConfigError> {
+    if v < 0 {
+        return Err(invalid(&format!("{section}.{key}"), format!("must not be negative, got {v}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).unwrap();
+        Config::from_json(text.as_bytes(), &obj)
+    }
+
+    /// The config of the recorded Go run, whose `/config` reply is in captures/http/transfer_config.txt.
+    const CAPTURED: &str = r#"{"debug":true,"minStep":10,
+        "http":{"enabled":true,"listen":"127.0.0.1:16060"},
+        "rpc":{"enabled":true,"listen":"127.0.0.1:18433"},
+        "socket":{"enabled":true,"listen":"127.0.0.1:14444","timeout":3600},
+        "judge":{"enabled":true,"batch":200,"connTimeout":1000,"callTimeout":5000,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{"judge-00":"127.0.0.1:26080"}},
+        "graph":{"enabled":true,"batch":200,"connTimeout":1000,"callTimeout":5000,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{"graph-00":"127.0.0.1:26070"}},
+        "tsdb":{"enabled":false,"batch":200,"connTimeout":1000,"callTimeout":5000,"maxConns":32,"maxIdle":32,"retry":3,"address":"127.0.0.1:18088"}}"#;
+
+    #[test]
+    fn config_endpoint_body_matches_go() {
+        let cfg = parse(CAPTURED).unwrap();
+        let want = r#"{"debug":true,"minStep":10,"http":{"enabled":true,"listen":"127.0.0.1:16060"},"rpc":{"enabled":true,"listen":"127.0.0.1:18433"},"socket":{"enabled":true,"listen":"127.0.0.1:14444","timeout":3600},"judge":{"enabled":true,"batch":200,"connTimeout":1000,"callTimeout":5000,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{"judge-00":"127.0.0.1:26080"},"clusterList":{"judge-00":{"addrs":["127.0.0.1:26080"]}}},"graph":{"enabled":true,"batch":200,"connTimeout":1000,"callTimeout":5000,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{"graph-00":"127.0.0.1:26070"},"clusterList":{"graph-00":{"addrs":["127.0.0.1:26070"]}}},"tsdb":{"enabled":false,"batch":200,"connTimeout":1000,"callTimeout":5000,"maxConns":32,"maxIdle":32,"retry":3,"address":"127.0.0.1:18088"}}"#;
+        assert_eq!(gojson::to_string(&cfg).unwrap(), want);
+    }
+
+    #[test]
+    fn keys_fold_defaults_fill_and_graph_addresses_split() {
+        let cfg = parse(
+            r#"{"MINSTEP":0,"graph":{"cluster":{"g1":" 10.0.0.1:6070 , 10.0.0.2:6070"}},"judge":{"enabled":false}}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.graph.cluster.len(), 1, "no default node next to the file's own");
+        assert_eq!(cfg.effective_min_step(), 30);
+        assert_eq!(cfg.graph.batch, 200, "missing key takes the documented default");
+        assert_eq!(cfg.graph.cluster_list["g1"].addrs, vec!["10.0.0.1:6070", "10.0.0.2:6070"]);
+        assert!(cfg.transfer.is_none());
+    }
+
+    const NODES: &str = r#""judge":{"cluster":{"j":"127.0.0.1:1"}},"graph":{"cluster":{"g":"127.0.0.1:2"}}"#;
+
+    #[test]
+    fn head_sections_are_optional_and_default_when_present() {
+        let cfg = parse(&format!(r#"{{{NODES},"transfer":{{"enabled":true,"cluster":{{"t1":"127.0.0.1:8433"}}}},"influxdb":{{"enabled":false}},"p8s_relay":{{}}}}"#)).unwrap();
+        let r = cfg.relay().unwrap();
+        assert_eq!((r.batch, r.retry, r.max_conns), (200, 3, 32));
+        assert!(cfg.influxdb.is_some() && cfg.p8s_relay.is_some());
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        let cases = [
+            (r#"{"judge":{"batch":"200"}}"#, "Go struct field ClusterConfig.judge.batch of type int"),
+            (r#"{"graph":{"batch":0}}"#, "config key graph.batch: must be at least 1, got 0"),
+            (r#"{"graph":{"cluster":{}}}"#, "config key graph.cluster: no nodes while enabled"),
+            (r#"{"judge":{"cluster":{"j":"a:1,b:2"}}}"#, "config key judge.cluster.j"),
+            (r#"{"graph":{"cluster":{"g":"a:1,"}}}"#, "config key graph.cluster.g: empty address"),
+            (r#"{"rpc":{"listen":""}}"#, "config key rpc.listen"),
+            (r#"{"influxdb":{"enabled":true}}"#, "config key influxdb.enabled: the InfluxDB output is not implemented"),
+            (r#"{"p8s_relay":{"enabled":true}}"#, "config key p8s_relay.enabled"),
+            (r#"{"transfer":{"enabled":true}}"#, "config key transfer.cluster"),
+            (r#"{"tsdb":{"enabled":true,"address":""}}"#, "config key tsdb.address"),
+        ];
+        for (text, want) in cases {
+            // Each case on top of a config that is otherwise valid.
+            let mut full: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&format!("{{{NODES}}}")).unwrap();
+            for (k, v) in serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).unwrap() {
+                full.insert(k, v);
+            }
+            let text = &serde_json::to_string(&full).unwrap();
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn shipped_example_is_valid() {
+        let text = include_str!("../cfg.example.json");
+        let cfg = parse(text).unwrap();
+        assert_eq!(cfg.judge.cluster["judge-00"], "127.0.0.1:6080");
+    }
+}

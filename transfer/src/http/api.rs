@@ -1,0 +1,27 @@
+//! `/api/push`: a JSON array of MetricValue, validated and queued like `Transfer.Update`.
+
+use super::{data, http_error, MAX_BODY};
+use crate::app::{App, Source};
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use falcon_proto::gojson;
+use falcon_proto::model::MetricValue;
+
+pub(super) async fn push(app: &App, req: Request) -> Response {
+    // Go rejects only a declared length of zero; a chunked body (no length) gets through.
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim);
+    if declared == Some("0") {
+        return http_error(StatusCode::BAD_REQUEST, "blank body");
+    }
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+    };
+    // Go's json.Decoder reads the first value and ignores what follows.
+    let items: Vec<Option<MetricValue>> = match gojson::from_first_value(&body) {
+        Ok(v) => v,
+        Err(_) => return http_error(StatusCode::BAD_REQUEST, "decode error"),
+    };
+    data(&app.receive(items, Source::Http))
+}

@@ -1,0 +1,120 @@
+//! The HTTP API on `http.listen`, with Go's paths, envelopes and status codes.
+//!
+//! Like Go's `DefaultServeMux`, routes accept any method and match on the (percent-decoded) path; unknown
+//! paths get `404 page not found`. JSON replies are `{"msg":"success","data":...}` with
+//! `Content-Type: application/json; charset=UTF-8`; plain ones are `text/plain; charset=utf-8`.
+
+mod api;
+mod common;
+mod debug;
+mod proc;
+
+use crate::app::App;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Largest `/api/push` body accepted (Go has no limit).
+pub const MAX_BODY: usize = 64 << 20;
+
+/// The router.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new().fallback(dispatch).with_state(app)
+}
+
+async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let path = percent_decode(req.uri().path());
+    match path.as_str() {
+        "/api/push" => api::push(&app, req).await,
+        "/health" => text(StatusCode::OK, "ok\n"),
+        "/version" => text(StatusCode::OK, format!("{}\n", env!("CARGO_PKG_VERSION"))),
+        "/workdir" => text(StatusCode::OK, format!("{}\n", common::self_dir())),
+        "/config" => data(&app.cfg),
+        "/config/reload" => common::reload(&app, peer),
+        "/counter/all" | "/statistics/all" => data(&app.stats.all(app.sender.queue_lens(), app.head_config())),
+        "/counter/extra" => data(&app.stats.extra()),
+        "/proc/step" => data(&common::MinStep { min_step: app.sender.min_step() }),
+        p => {
+            if let Some(rest) = p.strip_prefix("/trace/") {
+                proc::trace(&app, rest)
+            } else if let Some(rest) = p.strip_prefix("/filter/") {
+                proc::filter(&app, rest)
+            } else if let Some(rest) = p.strip_prefix("/debug/connpool/") {
+                debug::connpool(&app, rest)
+            } else {
+                text(StatusCode::NOT_FOUND, "404 page not found\n")
+            }
+        }
+    }
+}
+
+/// A plain-text reply.
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut r = Response::new(Body::from(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+/// Go's `http.Error`: text, `X-Content-Type-Options: nosniff`, a trailing newline.
+fn http_error(status: StatusCode, msg: &str) -> Response {
+    let mut r = text(status, format!("{msg}\n"));
+    r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+#[derive(Serialize)]
+struct Dto<'a, T: Serialize> {
+    msg: &'a str,
+    data: &'a T,
+}
+
+/// Go's `RenderDataJson`; an unencodable value (NaN) gives Go's 500 with the encoder's error.
+fn data<T: Serialize>(value: &T) -> Response {
+    match falcon_proto::gojson::to_vec(&Dto { msg: "success", data: value }) {
+        Ok(bytes) => {
+            let mut r = Response::new(Body::from(bytes));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+            r
+        }
+        Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, &falcon_proto::gojson::strip_position(&e)),
+    }
+}
+
+/// Decodes `%XX` escapes as Go's `URL.Path` does (invalid escapes are kept as they are).
+fn percent_decode(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_paths() {
+        assert_eq!(percent_decode("/trace/vm/cpu.idle"), "/trace/vm/cpu.idle");
+        assert_eq!(percent_decode("/trace/h%20x/m%2Fn"), "/trace/h x/m/n");
+        assert_eq!(percent_decode("/bad%zz%4"), "/bad%zz%4");
+        assert_eq!(percent_decode("/end%41"), "/endA");
+    }
+}

@@ -1,0 +1,131 @@
+//! falcon-transfer: receives metrics, validates them, shards each series to judge and graph nodes exactly as
+//! the Go transfer does, and forwards them in batches without losing what it can keep.
+//!
+//! Layout:
+//! - [`config`]: the Go config file, defaults and validation.
+//! - [`validate`], [`point`]: Go's acceptance rules and the accepted item with its per-output forms.
+//! - [`receiver`]: JSON-RPC `Transfer.Update`/`Ping` and the `update ...` line protocol; HTTP `/api/push` is
+//!   in [`http`] with the rest of the API.
+//! - [`sender`]: rings, per-address lanes (bounded queue + send loop), judge/graph gob, tsdb, relay.
+//! - [`stats`], [`trace`]: `/counter/all` and `/trace`, `/filter`.
+//! - [`app`]: the shared state; [`start`] binds the listeners, [`Running::shutdown`] drains.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod point;
+pub mod queue;
+pub mod receiver;
+pub mod sender;
+pub mod stats;
+pub mod trace;
+pub mod validate;
+
+use app::App;
+use falcon_proto::jsonrpc::{Server, ServerConfig};
+use falcon_proto::netutil::{accept_loop, listen_addr};
+use falcon_proto::shutdown::{self, ShutdownTrigger};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Why the transfer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind.
+    #[error("{what} listen on {addr}: {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A started transfer.
+pub struct Running {
+    /// The JSON-RPC listener's address, if enabled.
+    pub rpc: Option<SocketAddr>,
+    /// The HTTP listener's address, if enabled.
+    pub http: Option<SocketAddr>,
+    /// The line-protocol listener's address, if enabled.
+    pub socket: Option<SocketAddr>,
+    /// The shared state.
+    pub app: Arc<App>,
+    trigger: ShutdownTrigger,
+}
+
+async fn bind(what: &'static str, addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(listen_addr(addr)).await.map_err(|source| StartError::Bind {
+        what,
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+/// Binds every enabled listener and starts the send loops.
+pub async fn start(app: Arc<App>) -> Result<Running, StartError> {
+    let (trigger, sd) = shutdown::channel();
+    let cfg = &app.cfg;
+    let mut running = Running { rpc: None, http: None, socket: None, app: app.clone(), trigger };
+
+    // Bind everything first so a port conflict fails the start cleanly.
+    let rpc = if cfg.rpc.enabled { Some(bind("rpc", &cfg.rpc.listen).await?) } else { None };
+    let http = if cfg.http.enabled { Some(bind("http", &cfg.http.listen).await?) } else { None };
+    let socket = if cfg.socket.enabled { Some(bind("socket", &cfg.socket.listen).await?) } else { None };
+
+    app.sender.start();
+
+    if let Some(l) = rpc {
+        running.rpc = l.local_addr().ok();
+        // The registry only fails on a duplicate name, which cannot happen with two fixed names.
+        if let Ok(registry) = receiver::rpc::registry(app.clone()) {
+            let server = Server::new(registry, ServerConfig::default());
+            tokio::spawn(server.serve(l, sd.clone()));
+        }
+    }
+    if let Some(l) = http {
+        running.http = l.local_addr().ok();
+        let router = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut sd = sd.clone();
+        tokio::spawn(async move {
+            let serve = axum::serve(l, router).with_graceful_shutdown(async move { sd.wait().await });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+    }
+    if let Some(l) = socket {
+        running.socket = l.local_addr().ok();
+        let idle = Duration::from_secs(cfg.socket.timeout.max(1) as u64);
+        let app2 = app.clone();
+        tokio::spawn(accept_loop(
+            l,
+            10_000,
+            || {},
+            "socket",
+            sd.clone(),
+            move |stream, sd| receiver::socket::serve_conn(stream, app2.clone(), idle, sd),
+        ));
+    }
+    Ok(running)
+}
+
+impl Running {
+    /// Stops accepting, keeps delivering for up to the config's `drainTimeout`, logs what is left and
+    /// returns how many items were not delivered.
+    pub async fn shutdown(self) -> usize {
+        self.trigger.trigger();
+        let left = self.app.sender.drain(Duration::from_secs(self.app.cfg.drain_timeout.max(0) as u64)).await;
+        let mut total = 0;
+        for (lane, n) in &left {
+            total += n;
+            tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = n, "undelivered at exit");
+        }
+        self.app.stats.undelivered_at_exit.add(total);
+        total
+    }
+}

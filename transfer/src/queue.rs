@@ -1,0 +1,117 @@
+//! A bounded FIFO send queue (Go's `SafeListLimited`): pushes beyond the bound are refused and counted by
+//! the caller; batches leave oldest first; a batch that could not be delivered goes back to the oldest end.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+/// A bounded queue with one consumer that can wait for items.
+#[derive(Debug)]
+pub struct SendQueue<T> {
+    cap: usize,
+    items: Mutex<VecDeque<T>>,
+    notify: Notify,
+}
+
+impl<T> SendQueue<T> {
+    /// A queue holding at most `cap` items.
+    pub fn new(cap: usize) -> Self {
+        SendQueue { cap: cap.max(1), items: Mutex::new(VecDeque::new()), notify: Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<T>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends as many of `items` as fit, in order; returns how many were refused (always a suffix).
+    pub fn push_many(&self, items: impl IntoIterator<Item = T>) -> usize {
+        let mut refused = 0;
+        {
+            let mut q = self.lock();
+            for it in items {
+                if q.len() < self.cap {
+                    q.push_back(it);
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        self.notify.notify_one();
+        refused
+    }
+
+    /// Takes up to `n` of the oldest items.
+    pub fn pop_batch(&self, n: usize) -> Vec<T> {
+        let mut q = self.lock();
+        let k = n.min(q.len());
+        q.drain(..k).collect()
+    }
+
+    /// Puts an undelivered batch back at the oldest end, in its order; returns how many did not fit.
+    pub fn requeue(&self, batch: Vec<T>) -> usize {
+        let mut q = self.lock();
+        let room = self.cap.saturating_sub(q.len());
+        let n = batch.len();
+        let keep = n.min(room);
+        for it in batch.into_iter().take(keep).rev() {
+            q.push_front(it);
+        }
+        drop(q);
+        self.notify.notify_one();
+        n - keep
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Resolves once the queue has items (at once if it has).
+    pub async fn wait_nonempty(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if !self.is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_fifo_with_requeue_at_the_oldest_end() {
+        let q = SendQueue::new(5);
+        assert_eq!(q.push_many(1..=7), 2, "6 and 7 refused");
+        assert_eq!(q.pop_batch(2), vec![1, 2]);
+        assert_eq!(q.push_many([8]), 0);
+        let b = q.pop_batch(3);
+        assert_eq!(b, vec![3, 4, 5]);
+        assert_eq!(q.requeue(b), 0);
+        assert_eq!(q.pop_batch(10), vec![3, 4, 5, 8]);
+        q.push_many(10..15);
+        assert_eq!(q.requeue(vec![1, 2]), 2, "no room left");
+        assert_eq!(q.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn waits_for_items() {
+        let q = std::sync::Arc::new(SendQueue::new(10));
+        let q2 = q.clone();
+        let t = tokio::spawn(async move {
+            q2.wait_nonempty().await;
+            q2.pop_batch(10)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        q.push_many([1]);
+        assert_eq!(t.await.unwrap(), vec![1]);
+    }
+}

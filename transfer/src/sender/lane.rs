@@ -1,0 +1,291 @@
+//! One send queue and the loop that empties it: a judge node, a graph node's address, tsdb, or the relay.
+//!
+//! The loop pops batches of `batch` items (oldest first) and runs up to `concurrency` deliveries at once. A
+//! delivery makes `attempts` tries with a short pause between them, as Go does. What happens when they all
+//! fail is where we part from Go, which drops the batch:
+//! - the peer answered with an error (it received the batch and refused it): the items are counted as failed
+//!   and logged, as in Go;
+//! - the peer could not be reached, timed out or broke the stream: the batch goes back to the oldest end of its
+//!   queue and the lane pauses with a growing backoff (200 ms doubling to 5 s), so a node that is down keeps
+//!   its data queued (within the queue bound) and gets it when it comes back.
+
+use crate::point::Point;
+use crate::queue::SendQueue;
+use crate::stats::{QpsCounter, Stats};
+use falcon_proto::ratelog::RateLimited;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// Which output a lane feeds (selects its counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Judge.Send
+    Judge,
+    /// Graph.Send
+    Graph,
+    /// OpenTSDB put lines
+    Tsdb,
+    /// Transfer.Update to other transfers
+    Transfer,
+}
+
+impl Output {
+    /// The name used in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Output::Judge => "judge",
+            Output::Graph => "graph",
+            Output::Tsdb => "tsdb",
+            Output::Transfer => "transfer",
+        }
+    }
+
+    /// (delivered, failed, dropped, requeued) counters of this output.
+    pub fn counters(self, s: &Stats) -> (&QpsCounter, &QpsCounter, &QpsCounter, &QpsCounter) {
+        match self {
+            Output::Judge => (&s.send_to_judge, &s.judge_fail, &s.judge_drop, &s.judge_requeued),
+            Output::Graph => (&s.send_to_graph, &s.graph_fail, &s.graph_drop, &s.graph_requeued),
+            Output::Tsdb => (&s.send_to_tsdb, &s.tsdb_fail, &s.tsdb_drop, &s.tsdb_requeued),
+            Output::Transfer => (&s.send_to_transfer, &s.transfer_fail, &s.transfer_drop, &s.transfer_requeued),
+        }
+    }
+
+    fn log_site(self) -> &'static RateLimited {
+        static SITES: [RateLimited; 4] = [
+            RateLimited::new(Duration::from_secs(10)),
+            RateLimited::new(Duration::from_secs(10)),
+            RateLimited::new(Duration::from_secs(10)),
+            RateLimited::new(Duration::from_secs(10)),
+        ];
+        &SITES[self as usize]
+    }
+}
+
+/// Why one delivery attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Not delivered: unreachable, timed out, broken stream. The batch is kept.
+    Transport(String),
+    /// Delivered and refused by the peer. The batch is counted as failed.
+    Rejected(String),
+}
+
+/// Delivers one batch in one attempt.
+pub trait Deliver: Send + Sync + 'static {
+    /// One attempt.
+    fn send(&self, batch: &[Arc<Point>]) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// How a lane sends.
+#[derive(Debug, Clone, Copy)]
+pub struct LanePolicy {
+    /// Items per delivery.
+    pub batch: usize,
+    /// Deliveries at once.
+    pub concurrency: usize,
+    /// Tries per delivery.
+    pub attempts: usize,
+    /// Pause between tries.
+    pub pause: Duration,
+}
+
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// A queue, where it goes, and its state.
+#[derive(Debug)]
+pub struct Lane {
+    /// Output kind.
+    pub output: Output,
+    /// Node name (empty for tsdb and the relay).
+    pub node: String,
+    /// Address (or a description for the relay).
+    pub addr: String,
+    /// The items waiting.
+    pub queue: SendQueue<Arc<Point>>,
+    inflight: AtomicUsize,
+    failures: AtomicU32,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Lane {
+    /// A lane with a queue of `cap` items.
+    pub fn new(output: Output, node: &str, addr: &str, cap: usize) -> Arc<Self> {
+        Arc::new(Lane {
+            output,
+            node: node.to_string(),
+            addr: addr.to_string(),
+            queue: SendQueue::new(cap),
+            inflight: AtomicUsize::new(0),
+            failures: AtomicU32::new(0),
+            paused_until: Mutex::new(None),
+        })
+    }
+
+    /// Items queued or being delivered.
+    pub fn pending(&self) -> usize {
+        self.queue.len() + self.inflight.load(Relaxed)
+    }
+
+    fn pause_after_failure(&self) {
+        let k = self.failures.fetch_add(1, Relaxed).min(16);
+        let d = BACKOFF_START.saturating_mul(1 << k).min(BACKOFF_MAX);
+        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + d);
+    }
+
+    fn recovered(&self) {
+        if self.failures.swap(0, Relaxed) > 0 {
+            tracing::info!(output = self.output.name(), node = %self.node, addr = %self.addr, "delivering again");
+        }
+        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn pause(&self) -> Option<Instant> {
+        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Empties `lane` into `deliver` forever (the process ends it).
+pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolicy, stats: Arc<Stats>) {
+    let slots = Arc::new(Semaphore::new(policy.concurrency.max(1)));
+    loop {
+        lane.queue.wait_nonempty().await;
+        if let Some(until) = lane.pause() {
+            tokio::time::sleep_until(until).await;
+        }
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let batch = lane.queue.pop_batch(policy.batch.max(1));
+        if batch.is_empty() {
+            continue;
+        }
+        lane.inflight.fetch_add(batch.len(), Relaxed);
+        let (lane, deliver, stats) = (lane.clone(), deliver.clone(), stats.clone());
+        tokio::spawn(async move {
+            let n = batch.len();
+            deliver_batch(&lane, &*deliver, policy, &stats, batch).await;
+            lane.inflight.fetch_sub(n, Relaxed);
+            drop(permit);
+        });
+    }
+}
+
+async fn deliver_batch<D: Deliver>(
+    lane: &Lane,
+    deliver: &D,
+    policy: LanePolicy,
+    stats: &Stats,
+    batch: Vec<Arc<Point>>,
+) {
+    let (ok, failed, dropped, requeued) = lane.output.counters(stats);
+    let mut last = SendError::Transport("no attempt".into());
+    for attempt in 0..policy.attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(policy.pause).await;
+        }
+        match deliver.send(&batch).await {
+            Ok(()) => {
+                ok.add(batch.len());
+                lane.recovered();
+                return;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let n = batch.len();
+    match last {
+        SendError::Rejected(reason) => {
+            failed.add(n);
+            if let Some(suppressed) = lane.output.log_site().check() {
+                tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = n, %reason, suppressed, "peer refused a batch; items counted as failed");
+            }
+        }
+        SendError::Transport(reason) => {
+            lane.pause_after_failure();
+            let lost = lane.queue.requeue(batch);
+            requeued.add(n - lost);
+            dropped.add(lost);
+            if let Some(suppressed) = lane.output.log_site().check() {
+                tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = n, dropped = lost, %reason, suppressed, "delivery failed; batch kept in queue, retrying with backoff");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::point::CounterType;
+    use std::sync::atomic::AtomicBool;
+
+    struct Flaky {
+        up: AtomicBool,
+        reject: AtomicBool,
+        got: Mutex<Vec<f64>>,
+    }
+
+    impl Deliver for Flaky {
+        async fn send(&self, batch: &[Arc<Point>]) -> Result<(), SendError> {
+            if self.reject.load(Relaxed) {
+                return Err(SendError::Rejected("no".into()));
+            }
+            if !self.up.load(Relaxed) {
+                return Err(SendError::Transport("refused".into()));
+            }
+            self.got.lock().unwrap().extend(batch.iter().map(|p| p.value));
+            Ok(())
+        }
+    }
+
+    fn pt(v: f64) -> Arc<Point> {
+        Arc::new(Point {
+            endpoint: "h".into(),
+            metric: "m".into(),
+            tags: String::new(),
+            value: v,
+            timestamp: 1,
+            step: 60,
+            counter_type: CounterType::Gauge,
+        })
+    }
+
+    #[tokio::test]
+    async fn keeps_items_while_down_then_delivers_in_order() {
+        let stats = Arc::new(Stats::new());
+        let lane = Lane::new(Output::Graph, "g", "a:1", 100);
+        let d = Arc::new(Flaky { up: AtomicBool::new(false), reject: AtomicBool::new(false), got: Mutex::default() });
+        let policy = LanePolicy { batch: 3, concurrency: 1, attempts: 3, pause: Duration::from_millis(1) };
+        tokio::spawn(run(lane.clone(), d.clone(), policy, stats.clone()));
+        lane.queue.push_many((0..7).map(|i| pt(i as f64)));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(lane.pending(), 7, "nothing lost while down");
+        assert!(stats.graph_requeued.get() >= 3);
+        assert_eq!(stats.graph_fail.get(), 0);
+        d.up.store(true, Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lane.pending() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*d.got.lock().unwrap(), (0..7).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(stats.send_to_graph.get(), 7);
+    }
+
+    #[tokio::test]
+    async fn refused_batches_are_counted_as_failed() {
+        let stats = Arc::new(Stats::new());
+        let lane = Lane::new(Output::Judge, "j", "a:1", 100);
+        let d = Arc::new(Flaky { up: AtomicBool::new(true), reject: AtomicBool::new(true), got: Mutex::default() });
+        let policy = LanePolicy { batch: 10, concurrency: 2, attempts: 3, pause: Duration::from_millis(1) };
+        tokio::spawn(run(lane.clone(), d, policy, stats.clone()));
+        lane.queue.push_many((0..25).map(|i| pt(i as f64)));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lane.pending() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(stats.judge_fail.get(), 25);
+        assert_eq!(stats.send_to_judge.get(), 0);
+    }
+}

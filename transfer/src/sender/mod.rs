@@ -1,0 +1,305 @@
+//! Sharding and forwarding: the judge and graph rings, one lane (queue + send loop) per judge node and per
+//! graph node address, and the tsdb and relay lanes.
+//!
+//! [`Sender::push`] takes the accepted points of one request: it computes each point's PK once, picks the
+//! judge node and the graph node on the rings exactly as Go's transfer does, offers graph-path points to
+//! `/trace` and `/filter`, and appends to the lanes' queues in one lock each. A full queue refuses items,
+//! which are counted (`SendTo*DropCnt`; for graph, once per item however many of its node's addresses refused).
+
+pub mod gob;
+pub mod lane;
+pub mod relay;
+pub mod tsdb;
+
+use crate::config::Config;
+use crate::point::Point;
+use crate::stats::{QueueLens, Stats};
+use crate::trace::Recorder;
+use falcon_proto::pool::{ConnPool, GobDialer, JsonRpcDialer, PoolConfig, TcpDialer};
+use falcon_proto::ring::HashRing;
+use lane::{Lane, LanePolicy, Output};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A ring and the lanes of each of its nodes.
+struct Sharded {
+    ring: HashRing,
+    /// Per ring node (ring index order), the indexes of its lanes.
+    node_lanes: Vec<Vec<usize>>,
+    lanes: Vec<Arc<Lane>>,
+}
+
+/// Everything downstream of the receivers.
+pub struct Sender {
+    min_step: i64,
+    judge: Option<Sharded>,
+    graph: Option<Sharded>,
+    tsdb: Option<Arc<Lane>>,
+    relay: Option<Arc<Lane>>,
+    judge_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
+    graph_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
+    stats: Arc<Stats>,
+    /// `/trace` of one series on the graph path.
+    pub trace: Recorder,
+    /// `/filter` of one series on the graph path.
+    pub filter: Recorder,
+    starters: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+}
+
+fn pool_cfg(conns: i64, idle: i64, conn_ms: i64, call_ms: i64) -> PoolConfig {
+    PoolConfig {
+        max_conns: conns.max(1) as usize,
+        max_idle: idle.max(0) as usize,
+        conn_timeout: Duration::from_millis(conn_ms.max(1) as u64),
+        call_timeout: Duration::from_millis(call_ms.max(1) as u64),
+    }
+}
+
+impl Sender {
+    /// Builds rings, queues and pools from a validated config; [`start`](Self::start) starts the loops.
+    pub fn new(cfg: &Config, stats: Arc<Stats>) -> Arc<Self> {
+        let min_step = cfg.effective_min_step();
+        let mut starters: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
+        let mut judge_pools = BTreeMap::new();
+        let mut graph_pools = BTreeMap::new();
+
+        let mut sharded = |output: Output,
+                           c: &crate::config::ClusterConfig,
+                           pools: &mut BTreeMap<String, Arc<ConnPool<GobDialer>>>| {
+            let ring = HashRing::new(c.cluster.keys().cloned(), c.replicas.max(1) as usize).ok()?;
+            let mut node_lanes = Vec::new();
+            let mut lanes = Vec::new();
+            let pcfg = pool_cfg(c.max_conns, c.max_idle, c.conn_timeout, c.call_timeout);
+            let policy = LanePolicy {
+                batch: c.batch.max(1) as usize,
+                concurrency: c.max_conns.max(1) as usize,
+                attempts: 3,
+                pause: Duration::from_millis(10),
+            };
+            for node in ring.nodes() {
+                let addrs = c.cluster_list.get(node).map(|n| n.addrs.clone()).unwrap_or_default();
+                let mut idx = Vec::new();
+                for addr in addrs {
+                    let lane = Lane::new(output, node, &addr, c.queue_size.max(1) as usize);
+                    let pool = pools
+                        .entry(addr.clone())
+                        .or_insert_with(|| ConnPool::new(addr.clone(), GobDialer, pcfg.clone()))
+                        .clone();
+                    let service = if output == Output::Judge { gob::Service::Judge } else { gob::Service::Graph };
+                    let deliver = Arc::new(gob::GobDeliver { pool, service, min_step });
+                    let (l, st) = (lane.clone(), stats.clone());
+                    starters.push(Box::new(move || {
+                        tokio::spawn(lane::run(l, deliver, policy, st));
+                    }));
+                    idx.push(lanes.len());
+                    lanes.push(lane);
+                }
+                node_lanes.push(idx);
+            }
+            Some(Sharded { ring, node_lanes, lanes })
+        };
+        let judge = if cfg.judge.enabled { sharded(Output::Judge, &cfg.judge, &mut judge_pools) } else { None };
+        let graph = if cfg.graph.enabled { sharded(Output::Graph, &cfg.graph, &mut graph_pools) } else { None };
+
+        let tsdb = cfg.tsdb.enabled.then(|| {
+            let t = &cfg.tsdb;
+            let lane = Lane::new(Output::Tsdb, "", &t.address, t.queue_size.max(1) as usize);
+            let pool = ConnPool::new(
+                t.address.clone(),
+                TcpDialer,
+                pool_cfg(t.max_conns, t.max_idle, t.conn_timeout, t.call_timeout),
+            );
+            let policy = LanePolicy {
+                batch: t.batch.max(1) as usize,
+                concurrency: t.max_conns.max(1) as usize,
+                attempts: t.retry.max(1) as usize,
+                pause: Duration::from_millis(100),
+            };
+            let (l, st) = (lane.clone(), stats.clone());
+            starters.push(Box::new(move || {
+                tokio::spawn(lane::run(l, Arc::new(tsdb::TsdbDeliver { pool }), policy, st));
+            }));
+            lane
+        });
+
+        let relay = cfg.relay().map(|r| {
+            let lane = Lane::new(Output::Transfer, "", "transfer cluster", r.queue_size.max(1) as usize);
+            let pcfg = pool_cfg(r.max_conns, r.max_idle, r.conn_timeout, r.call_timeout);
+            let dialer = JsonRpcDialer {
+                client: falcon_proto::jsonrpc::ClientConfig { call_timeout: pcfg.call_timeout, ..Default::default() },
+            };
+            let hosts = r
+                .cluster
+                .iter()
+                .map(|(name, addr)| {
+                    relay::RelayHost::new(name.clone(), ConnPool::new(addr.clone(), dialer.clone(), pcfg.clone()))
+                })
+                .collect::<Vec<_>>();
+            let per_host = r.max_conns.max(1) as usize;
+            let policy = LanePolicy {
+                batch: r.batch.max(1) as usize,
+                concurrency: per_host * hosts.len().max(1),
+                attempts: r.retry.max(1) as usize,
+                pause: Duration::from_millis(10),
+            };
+            let deliver = Arc::new(relay::RelayDeliver::new(hosts, per_host));
+            let (l, st) = (lane.clone(), stats.clone());
+            starters.push(Box::new(move || {
+                tokio::spawn(lane::run(l, deliver, policy, st));
+            }));
+            lane
+        });
+
+        Arc::new(Sender {
+            min_step,
+            judge,
+            graph,
+            tsdb,
+            relay,
+            judge_pools,
+            graph_pools,
+            stats,
+            trace: Recorder::new(3),
+            filter: Recorder::new(5),
+            starters: std::sync::Mutex::new(starters),
+        })
+    }
+
+    /// Starts every send loop (once; needs a tokio runtime).
+    pub fn start(&self) {
+        let starters = std::mem::take(&mut *self.starters.lock().unwrap_or_else(|e| e.into_inner()));
+        for s in starters {
+            s();
+        }
+    }
+
+    /// Transfer's effective minStep.
+    pub fn min_step(&self) -> i64 {
+        self.min_step
+    }
+
+    /// Queues accepted points on every enabled output.
+    pub fn push(&self, points: Vec<Point>) {
+        if points.is_empty() {
+            return;
+        }
+        let points: Vec<Arc<Point>> = points.into_iter().map(Arc::new).collect();
+        let mut judge_staged = self.judge.as_ref().map(|s| vec![Vec::new(); s.lanes.len()]);
+        let mut graph_staged = self.graph.as_ref().map(|s| vec![Vec::new(); s.lanes.len()]);
+        let mut pk = String::with_capacity(128);
+        for p in &points {
+            p.write_pk(&mut pk);
+            if let (Some(g), Some(staged)) = (&self.graph, graph_staged.as_mut()) {
+                self.trace.offer(&pk, p);
+                self.filter.offer(&pk, p);
+                for &l in &g.node_lanes[g.ring.get_index(&pk)] {
+                    staged[l].push(p.clone());
+                }
+            }
+            if let (Some(j), Some(staged)) = (&self.judge, judge_staged.as_mut()) {
+                for &l in &j.node_lanes[j.ring.get_index(&pk)] {
+                    staged[l].push(p.clone());
+                }
+            }
+        }
+        if let (Some(g), Some(staged)) = (&self.graph, graph_staged) {
+            // Each address refuses a suffix of its staged items, so the items refused anywhere on a node are the
+            // last max(refused) of them: Go's "+1 per item if any replica refused".
+            let mut refused = vec![0usize; g.node_lanes.len()];
+            let mut node_of = vec![0usize; g.lanes.len()];
+            for (n, ls) in g.node_lanes.iter().enumerate() {
+                for &l in ls {
+                    node_of[l] = n;
+                }
+            }
+            for (l, items) in staged.into_iter().enumerate() {
+                if !items.is_empty() {
+                    let r = g.lanes[l].queue.push_many(items);
+                    refused[node_of[l]] = refused[node_of[l]].max(r);
+                }
+            }
+            self.note_drops(Output::Graph, refused.iter().sum());
+        }
+        if let (Some(j), Some(staged)) = (&self.judge, judge_staged) {
+            let mut refused = 0;
+            for (l, items) in staged.into_iter().enumerate() {
+                if !items.is_empty() {
+                    refused += j.lanes[l].queue.push_many(items);
+                }
+            }
+            self.note_drops(Output::Judge, refused);
+        }
+        if let Some(t) = &self.tsdb {
+            self.note_drops(Output::Tsdb, t.queue.push_many(points.iter().cloned()));
+        }
+        if let Some(r) = &self.relay {
+            self.note_drops(Output::Transfer, r.queue.push_many(points.iter().cloned()));
+        }
+    }
+
+    fn note_drops(&self, output: Output, n: usize) {
+        if n == 0 {
+            return;
+        }
+        output.counters(&self.stats).2.add(n);
+        static LOG: falcon_proto::ratelog::RateLimited =
+            falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
+        if let Some(suppressed) = LOG.check() {
+            tracing::warn!(output = output.name(), dropped = n, suppressed, "send queue full, items dropped");
+        }
+    }
+
+    /// Items waiting per output.
+    pub fn queue_lens(&self) -> QueueLens {
+        let sum = |s: &Option<Sharded>| s.as_ref().map(|s| s.lanes.iter().map(|l| l.queue.len()).sum()).unwrap_or(0);
+        QueueLens {
+            judge: sum(&self.judge),
+            graph: sum(&self.graph),
+            tsdb: self.tsdb.as_ref().map(|l| l.queue.len()).unwrap_or(0),
+            transfer: self.relay.as_ref().map(|l| l.queue.len()).unwrap_or(0),
+            p8s_relay: 0,
+        }
+    }
+
+    /// Every lane.
+    pub fn lanes(&self) -> Vec<Arc<Lane>> {
+        let mut v: Vec<Arc<Lane>> = Vec::new();
+        for s in [&self.judge, &self.graph].into_iter().flatten() {
+            v.extend(s.lanes.iter().cloned());
+        }
+        v.extend(self.tsdb.iter().cloned());
+        v.extend(self.relay.iter().cloned());
+        v
+    }
+
+    /// Items queued or in flight anywhere.
+    pub fn pending(&self) -> usize {
+        self.lanes().iter().map(|l| l.pending()).sum()
+    }
+
+    /// Keeps delivering until nothing is pending or `timeout` passes; returns what was left per lane.
+    pub async fn drain(&self, timeout: Duration) -> Vec<(Arc<Lane>, usize)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.pending() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.lanes().into_iter().map(|l| (l.clone(), l.pending())).filter(|(_, n)| *n > 0).collect()
+    }
+
+    /// Go's `/debug/connpool/judge|graph` lines.
+    pub fn pool_lines(&self, which: &str) -> Option<Vec<String>> {
+        let pools: &BTreeMap<String, Arc<ConnPool<GobDialer>>> = match which {
+            "judge" => &self.judge_pools,
+            "graph" => &self.graph_pools,
+            _ => return None,
+        };
+        Some(pools.values().map(|p| p.stats().proc_line()).collect())
+    }
+
+    /// The judge and graph nodes a PK maps to (for tests and debugging).
+    pub fn shards(&self, pk: &str) -> (Option<String>, Option<String>) {
+        let pick = |s: &Option<Sharded>| s.as_ref().map(|s| s.ring.get(pk).to_string());
+        (pick(&self.judge), pick(&self.graph))
+    }
+}
