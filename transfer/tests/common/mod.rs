@@ -1,0 +1,135 @@
+//! Helpers shared by the transfer's integration tests.
+#![allow(dead_code)]
+
+use falcon_proto::gob::{GobRegistry, GobServer, GobServerConfig};
+use falcon_proto::model::{GraphItem, JudgeItem, SimpleRpcResponse};
+use falcon_proto::shutdown;
+use falcon_proto::tags;
+use falcon_tests::daemon::Daemon;
+use falcon_tests::http;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A judge+graph gob node in its own thread, recording the PK of every item it receives.
+pub struct Sink {
+    /// Where it listens.
+    pub addr: String,
+    judge: Arc<Mutex<Vec<String>>>,
+    graph: Arc<Mutex<Vec<String>>>,
+    _stop: shutdown::ShutdownTrigger,
+}
+
+impl Sink {
+    /// Judge items received.
+    pub fn judge_count(&self) -> usize {
+        self.judge.lock().unwrap().len()
+    }
+    /// PKs of the judge items received.
+    pub fn judge_pks(&self) -> Vec<String> {
+        self.judge.lock().unwrap().clone()
+    }
+    /// PKs of the graph items received.
+    pub fn graph_pks(&self) -> Vec<String> {
+        self.graph.lock().unwrap().clone()
+    }
+}
+
+/// A loopback listener on a free port.
+pub fn local() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// Serves Judge.Send and Graph.Send on `listener` until the sink is dropped.
+pub fn start_sink(listener: TcpListener) -> Sink {
+    let addr = listener.local_addr().unwrap().to_string();
+    let judge = Arc::new(Mutex::new(Vec::new()));
+    let graph = Arc::new(Mutex::new(Vec::new()));
+    let (trigger, sd) = shutdown::channel();
+    let (j, g) = (judge.clone(), graph.clone());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let mut r = GobRegistry::new();
+            r.register("Judge.Send", move |items: Vec<JudgeItem>| {
+                j.lock().unwrap().extend(items.iter().map(|i| tags::pk(&i.endpoint, &i.metric, &i.tags)));
+                async move { Ok(SimpleRpcResponse { code: 0 }) }
+            })
+            .unwrap();
+            r.register("Graph.Send", move |items: Vec<GraphItem>| {
+                g.lock().unwrap().extend(items.iter().map(|i| tags::pk(&i.endpoint, &i.metric, &i.tags)));
+                async move { Ok(SimpleRpcResponse { code: 0 }) }
+            })
+            .unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            GobServer::new(r, GobServerConfig::default()).serve(l, sd).await;
+        });
+    });
+    Sink { addr, judge, graph, _stop: trigger }
+}
+
+/// Writes `json` as a config file in a fresh temp directory.
+pub fn temp_config(name: &str, json: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("falcon-transfer-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("cfg.json");
+    std::fs::write(&p, json).unwrap();
+    p
+}
+
+/// Starts the real binary with `cfg`.
+pub fn transfer(cfg: &PathBuf) -> Daemon {
+    Daemon::start(std::path::Path::new(env!("CARGO_BIN_EXE_falcon-transfer")), &["-c", cfg.to_str().unwrap()]).unwrap()
+}
+
+/// A counter from `/counter/all` (or `/counter/extra` for ours).
+pub fn counter(http_addr: &str, name: &str) -> i64 {
+    for path in ["/counter/all", "/counter/extra"] {
+        let r = http::get(http_addr, path);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        if let Some(c) = v["data"].as_array().unwrap().iter().find(|c| c["Name"] == name) {
+            return c["Cnt"].as_i64().unwrap();
+        }
+    }
+    panic!("no counter {name}")
+}
+
+/// Polls `ok` for up to 30 s.
+pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A config with the given judge and graph clusters (JSON object bodies) and extra top-level keys.
+pub fn config(judge: &str, graph: &str, timeouts: &str, extra: &str) -> String {
+    format!(
+        r#"{{"debug":false,"minStep":30,
+        "http":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "socket":{{"enabled":true,"listen":"127.0.0.1:0","timeout":3600}},
+        "judge":{{"enabled":true,"batch":200,{timeouts}"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{{judge}}}}},
+        "graph":{{"enabled":true,"batch":200,{timeouts}"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{{graph}}}}},
+        "tsdb":{{"enabled":false}}{extra}}}"#
+    )
+}
+
+/// Replaces the value of every `"Latency":<n>` with 0: it is a measured duration, the rest of the reply is
+/// compared byte for byte.
+pub fn mask_latency(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("\"Latency\":") {
+        let start = i + "\"Latency\":".len();
+        out.push_str(&rest[..start]);
+        let digits = rest[start..].bytes().take_while(u8::is_ascii_digit).count();
+        out.push('0');
+        rest = &rest[start + digits..];
+    }
+    out.push_str(rest);
+    out
+}
