@@ -92,24 +92,34 @@ pub async fn write_loop<W, T>(
     let _ = wr.shutdown().await;
 }
 
-/// Runs one RPC call for a connection: waits for a slot in `inflight` (so a connection never has more calls
-/// running than its bound), runs `call` in its own task so a panicking handler becomes the error
-/// `rpc: internal error` instead of silence, and hands the outcome to `deliver` (which queues the reply).
-/// Returns false when the slots are gone (the connection is closing).
-pub async fn spawn_call<T, C, D, DF>(inflight: &Arc<Semaphore>, call: C, deliver: D) -> bool
+/// Polls `fut` once, in place: its output if it completed without waiting (most handlers only compute), None if
+/// it has to wait (then spawn it). A panic inside becomes `Some(Err("rpc: internal error"))`.
+pub fn poll_now<T>(
+    fut: &mut std::pin::Pin<Box<dyn Future<Output = Result<T, String>> + Send>>,
+) -> Option<Result<T, String>> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+        Ok(std::task::Poll::Ready(v)) => Some(v),
+        Ok(std::task::Poll::Pending) => None,
+        Err(_) => Some(Err("rpc: internal error".to_string())),
+    }
+}
+
+/// Runs one RPC call for a connection in its own task, holding `permit` (a slot of the connection's in-flight
+/// bound) until it is done; a panicking handler becomes the error `rpc: internal error` instead of silence.
+/// `deliver` gets the outcome (and is where the reply is queued).
+pub fn spawn_call<T, C, D, DF>(permit: tokio::sync::OwnedSemaphorePermit, call: C, deliver: D)
 where
     T: Send + 'static,
     C: Future<Output = Result<T, String>> + Send + 'static,
     D: FnOnce(Result<T, String>) -> DF + Send + 'static,
     DF: Future<Output = ()> + Send,
 {
-    let Ok(permit) = inflight.clone().acquire_owned().await else { return false };
     tokio::spawn(async move {
         let outcome = tokio::spawn(call).await.unwrap_or_else(|_| Err("rpc: internal error".to_string()));
         deliver(outcome).await;
         drop(permit);
     });
-    true
 }
 
 /// A Go listen address as `net.Listen` takes it, turned into one `bind` takes: an empty host (`:6030`) means

@@ -291,3 +291,19 @@ async fn in_flight_calls_are_bounded_per_connection() {
     }
     assert!(t0.elapsed() >= Duration::from_millis(590), "third call waited for a slot");
 }
+
+#[tokio::test]
+async fn go_shaped_request_with_broken_params_closes_like_go() {
+    let (addr, _t) = start(ServerConfig::default()).await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    // Well-formed Go shape: answered.
+    assert_eq!(
+        exchange(&mut s, b"{\"method\":\"Agent.ReportStatus\",\"params\":[{\"Hostname\":\"h\"}],\"id\":1}").await,
+        "{\"id\":1,\"result\":{\"code\":0},\"error\":null}\n"
+    );
+    // Same shape, params not JSON: Go's decoder fails on the whole request and closes without a reply.
+    assert_eq!(
+        exchange(&mut s, b"{\"method\":\"Agent.ReportStatus\",\"params\":[{\"Hostname\" \"h\"}],\"id\":2}").await,
+        ""
+    );
+}

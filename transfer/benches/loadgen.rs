@@ -1,1 +1,251 @@
-fn main() {}
+//! Load generator: drives `Transfer.Update` into a real `falcon-transfer` (release build) over N connections
+//! with batches of B items, to two judge and two graph gob sinks, and reports what went through.
+//!
+//! Run: `cargo bench -p falcon-transfer --bench loadgen -- [--conns 4] [--batch 100] [--seconds 10]
+//!       [--series 10000] [--rate 0] [--threads 0]` (`--rate` items/s in total, 0 = as fast as it goes;
+//!       `--threads` is the transfer's `workerThreads`, 0 = one per CPU).
+//! `FALCON_TRANSFER_BIN=<path>` runs another transfer binary under the same load.
+//!
+//! The sinks count items without decoding them (they read the slice length of each `Send` argument), so
+//! nearly all CPU they use is socket work; the transfer's CPU is read from /proc/<pid>/stat and its peak RSS
+//! from VmHWM.
+
+use falcon_proto::gob::decode::{Decoder, Message};
+use falcon_proto::gob::stream::MessageReader;
+use falcon_proto::gob::wire::Reader;
+use falcon_proto::gob::{Encoder, FromGob, RequestHeader, ResponseHeader};
+use falcon_proto::gojson;
+use falcon_proto::jsonrpc::{Client, ClientConfig};
+use falcon_proto::model::{GoValue, MetricValue, SimpleRpcResponse, TransferResponse};
+use falcon_tests::daemon::Daemon;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+struct Opts {
+    threads: usize,
+    conns: usize,
+    batch: usize,
+    seconds: u64,
+    series: usize,
+    rate: u64,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts { threads: 0, conns: 4, batch: 100, seconds: 10, series: 10_000, rate: 0 };
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < args.len() {
+        let v = args.get(i + 1).and_then(|s| s.parse::<u64>().ok());
+        match (args[i].as_str(), v) {
+            ("--conns", Some(v)) => o.conns = v as usize,
+            ("--batch", Some(v)) => o.batch = v as usize,
+            ("--seconds", Some(v)) => o.seconds = v,
+            ("--series", Some(v)) => o.series = v as usize,
+            ("--rate", Some(v)) => o.rate = v,
+            ("--threads", Some(v)) => o.threads = v as usize,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    o
+}
+
+/// A gob sink that answers every Send and counts the items of its argument without decoding them.
+async fn sink(counter: Arc<AtomicU64>) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+    let addr = l.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let _ = s.set_nodelay(true);
+                let (rd, mut wr) = s.into_split();
+                let mut reader = MessageReader::new(rd, 64 << 20);
+                let mut dec = Decoder::new();
+                let mut enc = Encoder::new();
+                let mut out = Vec::new();
+                let mut header: Option<RequestHeader> = None;
+                while let Ok(Some(msg)) = reader.next_message().await {
+                    let mut r = Reader::new(msg);
+                    let Ok(id) = r.int() else { return };
+                    if header.is_none() || id < 0 {
+                        // Type definitions and the small header go through the decoder.
+                        match dec.decode_message(msg) {
+                            Ok(Message::Value(_, v)) => header = RequestHeader::from_gob(v).ok(),
+                            Ok(Message::TypeDef(_)) => {}
+                            Err(_) => return,
+                        }
+                        continue;
+                    }
+                    // The argument: skip the singleton delta, read the slice length.
+                    let n = r.uint().and_then(|_| r.uint()).unwrap_or(0);
+                    counter.fetch_add(n, Relaxed);
+                    let Some(h) = header.take() else { return };
+                    out.clear();
+                    enc.encode(
+                        &ResponseHeader { service_method: h.service_method, seq: h.seq, error: String::new() },
+                        &mut out,
+                    );
+                    enc.encode(&SimpleRpcResponse { code: 0 }, &mut out);
+                    if wr.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn proc_stat(pid: u32) -> (f64, u64) {
+    let ticks: f64 = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let cpu = (f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0))
+        / ticks;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (cpu, hwm_kb)
+}
+
+fn main() {
+    let o = opts();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(run(o));
+}
+
+async fn run(o: Opts) {
+    let judge_count = Arc::new(AtomicU64::new(0));
+    let graph_count = Arc::new(AtomicU64::new(0));
+    let j: Vec<String> = vec![sink(judge_count.clone()).await, sink(judge_count.clone()).await];
+    let g: Vec<String> = vec![sink(graph_count.clone()).await, sink(graph_count.clone()).await];
+    let cfg = format!(
+        r#"{{"debug":false,"minStep":30,"http":{{"enabled":true,"listen":"127.0.0.1:0"}},"rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},"socket":{{"enabled":false}},
+        "judge":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"judge-00":"{}","judge-01":"{}"}}}},
+        "graph":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"graph-00":"{}","graph-01":"{}"}}}},
+        "tsdb":{{"enabled":false}},"workerThreads":{}}}"#,
+        j[0], j[1], g[0], g[1], o.threads
+    );
+    let dir = std::env::temp_dir().join(format!("falcon-loadgen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cfg_path = dir.join("cfg.json");
+    std::fs::write(&cfg_path, cfg).expect("write config");
+    // FALCON_TRANSFER_BIN runs another build (A/B comparisons) under the same load.
+    let bin = std::env::var_os("FALCON_TRANSFER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_falcon-transfer")));
+    let t = Daemon::start(&bin, &["-c", cfg_path.to_str().unwrap_or("cfg.json")]).expect("start transfer");
+    let rpc = t.addr("rpc").to_string();
+
+    // Pre-encoded batches over `series` distinct series, so the generator spends its CPU on the socket.
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let batches: Vec<Vec<u8>> = (0..64)
+        .map(|b| {
+            let items: Vec<MetricValue> = (0..o.batch)
+                .map(|i| {
+                    let s = (b * o.batch + i) % o.series.max(1);
+                    MetricValue {
+                        endpoint: format!("host-{:05}", s / 10),
+                        metric: format!("metric.{}", s % 10),
+                        value: GoValue::Number((b * 7 + i) as f64 * 0.5),
+                        step: 60,
+                        counter_type: if s % 3 == 0 { "COUNTER" } else { "GAUGE" }.into(),
+                        tags: format!("idx={},dc=bj", s % 4),
+                        timestamp: now,
+                    }
+                })
+                .collect();
+            gojson::to_vec(&items).expect("encode batch")
+        })
+        .collect();
+    let batches = Arc::new(batches);
+    let accepted = Arc::new(AtomicU64::new(0));
+    let (cpu0, _) = proc_stat(t.pid());
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(o.seconds);
+    let mut tasks = Vec::new();
+    for c in 0..o.conns {
+        let (batches, accepted, rpc) = (batches.clone(), accepted.clone(), rpc.clone());
+        let per_conn_rate = o.rate as f64 / o.conns as f64;
+        let batch = o.batch;
+        tasks.push(tokio::spawn(async move {
+            let client = Client::new(rpc, ClientConfig::default());
+            let mut lat = Vec::new();
+            let mut k = c;
+            let mut sent = 0u64;
+            while Instant::now() < deadline {
+                if per_conn_rate > 0.0 {
+                    let due = start + Duration::from_secs_f64(sent as f64 / per_conn_rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let t0 = Instant::now();
+                let raw =
+                    client.call_raw("Transfer.Update", &batches[k % batches.len()]).await.expect("Transfer.Update");
+                lat.push(t0.elapsed());
+                let r: TransferResponse = gojson::from_slice(&raw).expect("reply");
+                accepted.fetch_add((r.total - r.invalid) as u64, Relaxed);
+                sent += batch as u64;
+                k += 1;
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for task in tasks {
+        lat.extend(task.await.expect("load task"));
+    }
+    let send_secs = start.elapsed().as_secs_f64();
+    let total = accepted.load(Relaxed);
+    // Let forwarding finish (bounded).
+    let drain_deadline = Instant::now() + Duration::from_secs(30);
+    while (judge_count.load(Relaxed) < total || graph_count.load(Relaxed) < total) && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all_secs = start.elapsed().as_secs_f64();
+    let (cpu1, hwm_kb) = proc_stat(t.pid());
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1e3)
+            .unwrap_or(0.0)
+    };
+    let cpu = cpu1 - cpu0;
+    println!(
+        "loadgen: threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
+        o.threads,
+        o.conns,
+        o.batch,
+        o.seconds,
+        o.rate,
+        total,
+        total as f64 / send_secs,
+        judge_count.load(Relaxed),
+        graph_count.load(Relaxed),
+        judge_count.load(Relaxed).min(graph_count.load(Relaxed)) as f64 / all_secs,
+        pct(0.5),
+        pct(0.99),
+        cpu,
+        cpu / total.max(1) as f64 * 1e6,
+        cpu / total.max(1) as f64 * 1e6,
+        hwm_kb as f64 / 1024.0,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,8 @@ use crate::point::Point;
 use crate::sender::Sender;
 use crate::stats::Stats;
 use crate::validate::validate;
-use falcon_proto::model::{MetricValue, TransferResponse};
+use crate::wire::Incoming;
+use falcon_proto::model::TransferResponse;
 use falcon_proto::timefmt::now_unix;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ impl App {
     }
 
     /// Go's `RecvMetricValues`: validates, counts and queues a request's items and builds the reply.
-    pub fn receive(&self, items: Vec<Option<MetricValue>>, source: Source) -> TransferResponse {
+    pub fn receive(&self, items: Vec<Option<Incoming>>, source: Source) -> TransferResponse {
         let start = Instant::now();
         let verdict = validate(items, now_unix());
         let (total, invalid) = (verdict.total, verdict.invalid);

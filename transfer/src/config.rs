@@ -297,6 +297,10 @@ go_struct! {
         /// Seconds to keep delivering queued items after SIGTERM/SIGINT (ours).
         #[serde(skip_serializing)]
         pub drain_timeout: i64 = "drainTimeout" as "int",
+        /// Runtime worker threads, 0 for one per CPU (ours). Fewer threads cost less CPU per item at moderate
+        /// load (no waking of idle workers) and cap throughput lower; see docs/benchmarks.md.
+        #[serde(skip_serializing)]
+        pub worker_threads: i64 = "workerThreads" as "int",
     }
 }
 
@@ -315,6 +319,7 @@ impl Default for Config {
             influxdb: None,
             p8s_relay: None,
             drain_timeout: 10,
+            worker_threads: 0,
         }
     }
 }
@@ -448,6 +453,9 @@ impl Config {
         }
         if self.drain_timeout < 0 {
             return Err(invalid("drainTimeout", "must not be negative"));
+        }
+        if !(0..=1024).contains(&self.worker_threads) {
+            return Err(invalid("workerThreads", "must be between 0 (one per CPU) and 1024"));
         }
         Ok(())
     }

@@ -3,12 +3,14 @@
 //!
 //! Layout:
 //! - [`config`]: the Go config file, defaults and validation.
-//! - [`validate`], [`point`]: Go's acceptance rules and the accepted item with its per-output forms.
+//! - [`wire`], [`validate`], [`point`]: the item as received, Go's acceptance rules, and the accepted item
+//!   with its per-output forms.
 //! - [`receiver`]: JSON-RPC `Transfer.Update`/`Ping` and the `update ...` line protocol; HTTP `/api/push` is
 //!   in [`http`] with the rest of the API.
 //! - [`sender`]: rings, per-address lanes (bounded queue + send loop), judge/graph gob, tsdb, relay.
 //! - [`stats`], [`trace`]: `/counter/all` and `/trace`, `/filter`.
 //! - [`app`]: the shared state; [`start`] binds the listeners, [`Running::shutdown`] drains.
+//! - [`shards`]: one single-threaded runtime per worker thread; connections and send loops live on them.
 
 pub mod app;
 pub mod config;
@@ -17,14 +19,17 @@ pub mod point;
 pub mod queue;
 pub mod receiver;
 pub mod sender;
+pub mod shards;
 pub mod stats;
 pub mod trace;
 pub mod validate;
+pub mod wire;
 
 use app::App;
 use falcon_proto::jsonrpc::{Server, ServerConfig};
 use falcon_proto::netutil::{accept_loop, listen_addr};
 use falcon_proto::shutdown::{self, ShutdownTrigger};
+use shards::Shards;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,8 +71,9 @@ async fn bind(what: &'static str, addr: &str) -> Result<TcpListener, StartError>
     })
 }
 
-/// Binds every enabled listener and starts the send loops.
-pub async fn start(app: Arc<App>) -> Result<Running, StartError> {
+/// Binds every enabled listener and starts the send loops. Accepting, HTTP and shutdown run on the calling
+/// runtime; each accepted connection and each send loop runs on one of `shards`.
+pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartError> {
     let (trigger, sd) = shutdown::channel();
     let cfg = &app.cfg;
     let mut running = Running { rpc: None, http: None, socket: None, app: app.clone(), trigger };
@@ -77,14 +83,36 @@ pub async fn start(app: Arc<App>) -> Result<Running, StartError> {
     let http = if cfg.http.enabled { Some(bind("http", &cfg.http.listen).await?) } else { None };
     let socket = if cfg.socket.enabled { Some(bind("socket", &cfg.socket.listen).await?) } else { None };
 
-    app.sender.start();
+    for (i, send_loop) in app.sender.take_loops().into_iter().enumerate() {
+        shards.get(i).spawn(send_loop);
+    }
 
     if let Some(l) = rpc {
         running.rpc = l.local_addr().ok();
         // The registry only fails on a duplicate name, which cannot happen with two fixed names.
         if let Ok(registry) = receiver::rpc::registry(app.clone()) {
             let server = Server::new(registry, ServerConfig::default());
-            tokio::spawn(server.serve(l, sd.clone()));
+            let shards = shards.clone();
+            tokio::spawn(accept_loop(
+                l,
+                10_000,
+                || {},
+                "rpc",
+                sd.clone(),
+                move |stream, sd| {
+                    let (server, shards) = (server.clone(), shards.clone());
+                    async move {
+                        let Ok(std) = stream.into_std() else { return };
+                        shards
+                            .run_on_next(async move {
+                                if let Ok(s) = tokio::net::TcpStream::from_std(std) {
+                                    server.serve_conn(s, sd).await;
+                                }
+                            })
+                            .await;
+                    }
+                },
+            ));
         }
     }
     if let Some(l) = http {
@@ -108,7 +136,19 @@ pub async fn start(app: Arc<App>) -> Result<Running, StartError> {
             || {},
             "socket",
             sd.clone(),
-            move |stream, sd| receiver::socket::serve_conn(stream, app2.clone(), idle, sd),
+            move |stream, sd| {
+                let (app, shards) = (app2.clone(), shards.clone());
+                async move {
+                    let Ok(std) = stream.into_std() else { return };
+                    shards
+                        .run_on_next(async move {
+                            if let Ok(s) = tokio::net::TcpStream::from_std(std) {
+                                receiver::socket::serve_conn(s, app, idle, sd).await;
+                            }
+                        })
+                        .await;
+                }
+            },
         ));
     }
     Ok(running)

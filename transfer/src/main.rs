@@ -1,10 +1,17 @@
 //! falcon-transfer: `-c cfg.json` (the Go config, unchanged) and `-v`.
 
 use clap::Parser;
+
+// Items are allocated on one worker thread and freed on another once delivered; glibc's malloc is slow at
+// exactly that (see docs/benchmarks.md for the measurement behind this choice).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use falcon_transfer::app::App;
 use falcon_transfer::config::Config;
+use falcon_transfer::shards::Shards;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Command line, with the Go binary's single-dash flags.
 #[derive(Parser, Debug)]
@@ -36,19 +43,31 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
+    let workers = if cfg.worker_threads > 0 {
+        cfg.worker_threads as usize
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    };
+    // Accepting, HTTP and signals run here; connections and send loops on the shards.
+    let control = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let shards = Shards::start(workers);
+    let (control, shards) = match (control, shards) {
+        (Ok(c), Ok(s)) => (c, Arc::new(s)),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("falcon-transfer: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(cfg, args.config))
+    let code = control.block_on(run(cfg, args.config, shards.clone()));
+    if let Ok(s) = Arc::try_unwrap(shards) {
+        s.stop();
+    }
+    code
 }
 
-async fn run(cfg: Config, path: PathBuf) -> ExitCode {
+async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
     let app = App::new(cfg, Some(path));
-    let running = match falcon_transfer::start(app).await {
+    let running = match falcon_transfer::start(app, shards).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("falcon-transfer: {e}");

@@ -64,8 +64,8 @@ impl CounterType {
 /// A validated item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
-    /// Host.
-    pub endpoint: String,
+    /// Host (shared by the items of one agent).
+    pub endpoint: Arc<str>,
     /// Metric name.
     pub metric: String,
     /// Go's `SortedTags` of the parsed tags: `k=v` pairs by key, joined with `,` (`""` for none). Keys never
@@ -115,34 +115,61 @@ impl Point {
     }
 }
 
+thread_local! {
+    static TAG_SCRATCH: std::cell::RefCell<(String, Vec<(usize, usize, usize)>)> =
+        const { std::cell::RefCell::new((String::new(), Vec::new())) };
+}
+
 /// Go's `DictedTagstring` then `SortedTags`: spaces removed, pieces without `=` dropped, split on the first
-/// `=`, last duplicate wins, sorted by key. Reuses the input when it is already in that form.
-pub fn canonical_tags(raw: String) -> String {
+/// `=`, last duplicate wins, sorted by key. Works in the input's own buffer (the result is never longer).
+pub fn canonical_tags(mut raw: String) -> String {
     if raw.is_empty() {
         return raw;
     }
-    let cleaned = if raw.contains(' ') { raw.replace(' ', "") } else { raw };
-    let mut pairs: Vec<(&str, &str)> = cleaned.split(',').filter_map(|p| p.split_once('=')).collect();
-    // Already canonical: every piece a pair, keys strictly increasing.
-    let pieces = cleaned.split(',').count();
-    if pairs.len() == pieces && pairs.windows(2).all(|w| w[0].0 < w[1].0) {
-        return cleaned;
+    if raw.contains(' ') {
+        raw.retain(|c| c != ' ');
     }
-    // A stable sort keeps input order among equal keys; keeping the last of each run is Go's last-wins.
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out = String::with_capacity(cleaned.len());
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if pairs.get(i + 1).is_some_and(|next| next.0 == *k) {
-            continue;
+    // Already canonical (every piece a pair, keys strictly increasing): nothing to do.
+    let mut prev: Option<&str> = None;
+    let canonical = raw.split(',').all(|piece| match piece.split_once('=') {
+        Some((k, _)) => {
+            let ok = prev.is_none_or(|p| p < k);
+            prev = Some(k);
+            ok
         }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
+        None => false,
+    });
+    if canonical {
+        return raw;
     }
-    out
+    TAG_SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let (out, pairs) = &mut *scratch;
+        pairs.clear();
+        let mut start = 0;
+        for piece in raw.split(',') {
+            if let Some(eq) = piece.find('=') {
+                pairs.push((start, start + eq, start + piece.len()));
+            }
+            start += piece.len() + 1;
+        }
+        let key = |p: &(usize, usize, usize)| &raw[p.0..p.1];
+        // A stable sort keeps input order among equal keys; keeping the last of each run is Go's last-wins.
+        pairs.sort_by(|a, b| key(a).cmp(key(b)));
+        out.clear();
+        for (i, p) in pairs.iter().enumerate() {
+            if pairs.get(i + 1).is_some_and(|n| key(n) == key(p)) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(&raw[p.0..p.2]);
+        }
+        raw.clear();
+        raw.push_str(out);
+    });
+    raw
 }
 
 /// `[]*JudgeItem` written from points.
@@ -240,7 +267,7 @@ fn go_fixed3(v: f64) -> String {
 pub fn relay_value(p: &Point) -> MetricValue {
     let value = if p.value.is_finite() { GoValue::Number(p.value) } else { GoValue::String(go_fixed3(p.value)) };
     MetricValue {
-        endpoint: p.endpoint.clone(),
+        endpoint: p.endpoint.to_string(),
         metric: p.metric.clone(),
         value,
         step: p.step,
@@ -272,7 +299,7 @@ impl Serialize for MetaData<'_> {
         let p = self.0;
         let mut st = s.serialize_struct("MetaData", 7)?;
         st.serialize_field("metric", &p.metric)?;
-        st.serialize_field("endpoint", &p.endpoint)?;
+        st.serialize_field("endpoint", &*p.endpoint)?;
         st.serialize_field("timestamp", &p.timestamp)?;
         st.serialize_field("step", &p.step)?;
         st.serialize_field("value", &GoF64(p.value))?;
@@ -307,7 +334,7 @@ mod tests {
 
     fn point(tags: &str, ct: CounterType, step: i64, ts: i64) -> Point {
         Point {
-            endpoint: "vm".into(),
+            endpoint: Arc::from("vm"),
             metric: "m".into(),
             tags: canonical_tags(tags.into()),
             value: 2.5,

@@ -9,6 +9,8 @@ use tokio::sync::Notify;
 #[derive(Debug)]
 pub struct SendQueue<T> {
     cap: usize,
+    /// The consumer's batch size: pushes wake it only when the queue becomes non-empty or reaches this.
+    batch: usize,
     items: Mutex<VecDeque<T>>,
     notify: Notify,
 }
@@ -16,7 +18,12 @@ pub struct SendQueue<T> {
 impl<T> SendQueue<T> {
     /// A queue holding at most `cap` items.
     pub fn new(cap: usize) -> Self {
-        SendQueue { cap: cap.max(1), items: Mutex::new(VecDeque::new()), notify: Notify::new() }
+        Self::with_batch(cap, 1)
+    }
+
+    /// A queue whose consumer takes `batch` items at a time (fewer wakeups: see [`push_many`](Self::push_many)).
+    pub fn with_batch(cap: usize, batch: usize) -> Self {
+        SendQueue { cap: cap.max(1), batch: batch.max(1), items: Mutex::new(VecDeque::new()), notify: Notify::new() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<T>> {
@@ -24,10 +31,13 @@ impl<T> SendQueue<T> {
     }
 
     /// Appends as many of `items` as fit, in order; returns how many were refused (always a suffix).
+    /// The consumer is woken only when the queue reaches a full batch: otherwise it is busy, or checking back
+    /// on its own timer, and a wakeup from another thread per push would cost a thread switch each.
     pub fn push_many(&self, items: impl IntoIterator<Item = T>) -> usize {
         let mut refused = 0;
-        {
+        let (before, after) = {
             let mut q = self.lock();
+            let before = q.len();
             for it in items {
                 if q.len() < self.cap {
                     q.push_back(it);
@@ -35,8 +45,11 @@ impl<T> SendQueue<T> {
                     refused += 1;
                 }
             }
+            (before, q.len())
+        };
+        if before < self.batch && after >= self.batch {
+            self.notify.notify_one();
         }
-        self.notify.notify_one();
         refused
     }
 
@@ -71,14 +84,16 @@ impl<T> SendQueue<T> {
         self.len() == 0
     }
 
-    /// Resolves once the queue has items (at once if it has).
-    pub async fn wait_nonempty(&self) {
+    /// Resolves once the queue holds at least `n` items, or at `deadline`, whichever comes first.
+    pub async fn wait_len(&self, n: usize, deadline: tokio::time::Instant) {
         loop {
             let notified = self.notify.notified();
-            if !self.is_empty() {
+            if self.len() >= n {
                 return;
             }
-            notified.await;
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -103,15 +118,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn waits_for_items() {
+    async fn waits_for_a_full_batch_or_the_deadline() {
         let q = std::sync::Arc::new(SendQueue::new(10));
+        q.push_many([1]);
+        let t0 = tokio::time::Instant::now();
+        q.wait_len(3, t0 + std::time::Duration::from_millis(30)).await;
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(29), "deadline");
         let q2 = q.clone();
         let t = tokio::spawn(async move {
-            q2.wait_nonempty().await;
-            q2.pop_batch(10)
+            q2.wait_len(3, tokio::time::Instant::now() + std::time::Duration::from_secs(10)).await
         });
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        q.push_many([1]);
-        assert_eq!(t.await.unwrap(), vec![1]);
+        q.push_many([2, 3]);
+        tokio::time::timeout(std::time::Duration::from_secs(5), t).await.unwrap().unwrap();
     }
 }

@@ -108,7 +108,7 @@ mod tests {
 
     fn p(v: f64) -> Arc<Point> {
         Arc::new(Point {
-            endpoint: "vm".into(),
+            endpoint: Arc::from("vm"),
             metric: "cpu.idle".into(),
             tags: String::new(),
             value: v,

@@ -1,8 +1,9 @@
 //! Go's `RecvMetricValues` checks, as a pure function: which items of a `Transfer.Update` or `/api/push`
 //! are accepted, and how the reply counts them.
 
-use crate::point::{canonical_tags, CounterType, Point};
-use falcon_proto::model::{GoValue, MetricValue};
+use crate::point::{canonical_tags, Point};
+use crate::wire::Incoming;
+use falcon_proto::model::GoValue;
 
 /// The outcome of validating one request.
 #[derive(Debug, Default)]
@@ -19,7 +20,7 @@ pub struct Verdict {
 /// counter type not exactly GAUGE/COUNTER/DERIVE; value `""`; step <= 0; metric + raw tags longer than 510
 /// bytes; then the timestamp is normalised (<= 0 or > 2*now becomes now) and the value converted (a string
 /// through Go's `ParseFloat`, which takes "NaN", "Inf" and hex floats; bool, object, array and null are invalid).
-pub fn validate(items: Vec<Option<MetricValue>>, now: i64) -> Verdict {
+pub fn validate(items: Vec<Option<Incoming>>, now: i64) -> Verdict {
     let total = items.len();
     let mut points = Vec::with_capacity(total);
     for item in items.into_iter().flatten() {
@@ -30,11 +31,11 @@ pub fn validate(items: Vec<Option<MetricValue>>, now: i64) -> Verdict {
     Verdict { invalid: total - points.len(), points, total }
 }
 
-fn accept(v: MetricValue, now: i64) -> Option<Point> {
-    if v.metric == "kernel.hostname" || v.metric.is_empty() || v.endpoint.is_empty() {
+fn accept(v: Incoming, now: i64) -> Option<Point> {
+    if v.metric == "kernel.hostname" || v.metric.is_empty() || v.endpoint.0.is_empty() {
         return None;
     }
-    let counter_type = CounterType::parse(&v.counter_type)?;
+    let counter_type = v.counter_type.0?;
     if matches!(&v.value, GoValue::String(s) if s.is_empty()) || v.step <= 0 {
         return None;
     }
@@ -44,7 +45,7 @@ fn accept(v: MetricValue, now: i64) -> Option<Point> {
     let value = v.value.as_f64()?;
     let timestamp = if v.timestamp <= 0 || v.timestamp > now.saturating_mul(2) { now } else { v.timestamp };
     Some(Point {
-        endpoint: v.endpoint,
+        endpoint: v.endpoint.0,
         metric: v.metric,
         tags: canonical_tags(v.tags),
         value,
@@ -59,7 +60,9 @@ mod tests {
     use super::*;
     use falcon_proto::gojson;
 
-    fn items(json: &str) -> Vec<Option<MetricValue>> {
+    use crate::point::CounterType;
+
+    fn items(json: &str) -> Vec<Option<Incoming>> {
         gojson::from_slice(json.as_bytes()).unwrap()
     }
 

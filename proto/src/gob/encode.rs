@@ -193,12 +193,14 @@ impl<'a> StructWriter<'a> {
         StructWriter { out, last: -1 }
     }
 
+    #[inline]
     fn field(&mut self, index: i64) {
         put_uint(self.out, (index - self.last) as u64);
         self.last = index;
     }
 
     /// A string field (omitted when empty).
+    #[inline]
     pub fn string(&mut self, index: i64, v: &str) -> &mut Self {
         if !v.is_empty() {
             self.field(index);
@@ -208,6 +210,7 @@ impl<'a> StructWriter<'a> {
     }
 
     /// A signed integer field (omitted when 0).
+    #[inline]
     pub fn int(&mut self, index: i64, v: i64) -> &mut Self {
         if v != 0 {
             self.field(index);
@@ -217,6 +220,7 @@ impl<'a> StructWriter<'a> {
     }
 
     /// An unsigned integer field (omitted when 0).
+    #[inline]
     pub fn uint(&mut self, index: i64, v: u64) -> &mut Self {
         if v != 0 {
             self.field(index);
@@ -226,6 +230,7 @@ impl<'a> StructWriter<'a> {
     }
 
     /// A float field (omitted when it compares equal to 0, so -0.0 too, as in Go).
+    #[inline]
     pub fn float(&mut self, index: i64, v: f64) -> &mut Self {
         if v != 0.0 {
             self.field(index);
@@ -235,6 +240,7 @@ impl<'a> StructWriter<'a> {
     }
 
     /// A bool field (omitted when false).
+    #[inline]
     pub fn bool(&mut self, index: i64, v: bool) -> &mut Self {
         if v {
             self.field(index);
@@ -249,6 +255,7 @@ impl<'a> StructWriter<'a> {
     }
 
     /// A non-nil `map[string]string` field from `len` key/value pairs.
+    #[inline]
     pub fn string_pairs<'p>(
         &mut self,
         index: i64,
@@ -265,6 +272,7 @@ impl<'a> StructWriter<'a> {
     }
 
     /// Closes the struct.
+    #[inline]
     pub fn finish(&mut self) {
         self.out.push(0);
     }

@@ -251,10 +251,11 @@ impl GobServer {
                     }
                 }
                 Ok(fut) => {
+                    let Ok(permit) = inflight.clone().acquire_owned().await else { break };
                     let tx = tx.clone();
                     let stats = self.stats.clone();
                     let ok_header = reply_header(String::new());
-                    let started = spawn_call(&inflight, fut, move |outcome| async move {
+                    spawn_call(permit, fut, move |outcome| async move {
                         let out = match outcome {
                             Ok(reply) => Outgoing { header: ok_header, body: Ok(reply) },
                             Err(text) => {
@@ -263,11 +264,7 @@ impl GobServer {
                             }
                         };
                         let _ = tx.send(out).await;
-                    })
-                    .await;
-                    if !started {
-                        break;
-                    }
+                    });
                 }
             }
         }

@@ -4,6 +4,7 @@
 use super::GobError;
 
 /// Appends a gob uint: one byte below 128, else the negated byte count and the minimal big-endian bytes.
+#[inline]
 pub fn put_uint(out: &mut Vec<u8>, v: u64) {
     if v < 128 {
         out.push(v as u8);
@@ -17,17 +18,20 @@ pub fn put_uint(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Appends a gob int: `i << 1` for i >= 0, `(!i << 1) | 1` for i < 0, as a uint.
+#[inline]
 pub fn put_int(out: &mut Vec<u8>, v: i64) {
     let u = if v < 0 { ((!v as u64) << 1) | 1 } else { (v as u64) << 1 };
     put_uint(out, u);
 }
 
 /// Appends a gob float: the IEEE bits with their bytes reversed, as a uint (so small exponents stay short).
+#[inline]
 pub fn put_f64(out: &mut Vec<u8>, v: f64) {
     put_uint(out, v.to_bits().swap_bytes());
 }
 
 /// Appends a length-prefixed byte string.
+#[inline]
 pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_uint(out, b.len() as u64);
     out.extend_from_slice(b);

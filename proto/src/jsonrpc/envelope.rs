@@ -67,18 +67,76 @@ impl<'de> de::DeserializeSeed<'de> for RawSeed {
     }
 }
 
+/// Reads the envelope of the exact shape Go's client writes, `{"method":"S.M","params":[...],"id":N}` (compact,
+/// in that order), from offsets alone: `params_end` is where the first nested member value ends (from the
+/// frame scanner). None when the frame has any other shape; the general parser then handles it.
+pub fn parse_go_shape(frame: &[u8], params_end: Option<usize>) -> Option<Request<'_>> {
+    const HEAD: &[u8] = b"{\"method\":\"";
+    const PARAMS: &[u8] = b"\",\"params\":[";
+    const ID: &[u8] = b",\"id\":";
+    let rest = frame.strip_prefix(HEAD)?;
+    let quote = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[quote] != b'"' {
+        return None;
+    }
+    let method = std::str::from_utf8(&rest[..quote]).ok()?;
+    let after = &rest[quote..];
+    if !after.starts_with(PARAMS) {
+        return None;
+    }
+    let params_start = HEAD.len() + quote + PARAMS.len() - 1;
+    let params_end = params_end?;
+    if params_end <= params_start {
+        return None;
+    }
+    let tail = frame.get(params_end..)?.strip_prefix(ID)?.strip_suffix(b"}")?;
+    if tail.is_empty() || !tail.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let text = std::str::from_utf8(frame).ok()?;
+    let id_start = params_end + ID.len();
+    Some(Request {
+        method: method.to_string(),
+        params: Some(&text[params_start..params_end]),
+        id: Some(&text[id_start..id_start + tail.len()]),
+    })
+}
+
+/// Why a call's params could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamsError {
+    /// Not valid JSON (only possible on the fast path, where the envelope did not validate the params): Go's
+    /// decoder would have failed on the request and closed the connection.
+    Malformed(String),
+    /// Valid JSON of the wrong type: Go's error reply, method not called.
+    Reply(String),
+}
+
 /// Decodes `params` into the method's argument as Go does: it is unmarshalled into `[1]interface{}` holding
 /// the argument, so element 0 fills it, further elements are ignored, `[]` or `[null]` leaves it zero, and
 /// anything but an array is an error.
 pub fn decode_params<A: GoDecode + Default>(params: &str) -> Result<A, String> {
+    decode_params_checked(params).map_err(|e| match e {
+        ParamsError::Malformed(t) | ParamsError::Reply(t) => t,
+    })
+}
+
+/// [`decode_params`], telling a syntax error (the connection must close) from a type error (a reply).
+pub fn decode_params_checked<A: GoDecode + Default>(params: &str) -> Result<A, ParamsError> {
     let mut arg = A::default();
     let kind = raw_kind(params);
     if kind != "array" {
-        return Err(format!("json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"));
+        return Err(ParamsError::Reply(format!(
+            "json: cannot unmarshal {kind} into Go value of type [1]interface {{}}"
+        )));
     }
     let mut de = serde_json::Deserializer::from_str(params);
-    de.deserialize_seq(ParamsVisitor { arg: &mut arg }).map_err(|e| gojson::strip_position(&e))?;
-    Ok(arg)
+    let r = de.deserialize_seq(ParamsVisitor { arg: &mut arg }).and_then(|()| de.end());
+    match r {
+        Ok(()) => Ok(arg),
+        Err(e) if e.is_data() => Err(ParamsError::Reply(gojson::strip_position(&e))),
+        Err(e) => Err(ParamsError::Malformed(gojson::strip_position(&e))),
+    }
 }
 
 struct ParamsVisitor<'a, A> {
@@ -196,6 +254,27 @@ mod tests {
         assert_eq!(parse_request(b"null").unwrap(), Request::default());
         assert!(parse_request(br#"{"method":1}"#).is_err());
         assert!(parse_request(br#"{"method":"a" "x"}"#).is_err());
+    }
+
+    #[test]
+    fn go_shape_envelope_from_offsets() {
+        let f = br#"{"method":"Transfer.Update","params":[[{"a":"]"}]],"id":17}"#;
+        // The scanner reports where the params array closed back to depth 1.
+        let end = f.iter().rposition(|&b| b == b']').map(|i| i + 1);
+        let r = parse_go_shape(f, end).unwrap();
+        assert_eq!(r, Request { method: "Transfer.Update".into(), params: Some(r#"[[{"a":"]"}]]"#), id: Some("17") });
+        // Anything else falls back to the general parser.
+        assert!(parse_go_shape(br#"{"method":"X","params":[1],"id":"s"}"#, Some(25)).is_none());
+        assert!(parse_go_shape(br#"{ "method":"X","params":[1],"id":1}"#, Some(26)).is_none());
+        assert!(parse_go_shape(br#"{"method":"X","params":[1],"id":1,"id":2}"#, Some(25)).is_none());
+        assert!(parse_go_shape(br#"{"method":"XA","params":[1],"id":1}"#, Some(31)).is_none());
+        assert!(parse_go_shape(br#"{"method":"X","params":[1],"id":1}"#, None).is_none());
+    }
+
+    #[test]
+    fn params_syntax_errors_are_told_apart() {
+        assert!(matches!(decode_params_checked::<Vec<Option<MetricValue>>>("[[{]]"), Err(ParamsError::Malformed(_))));
+        assert!(matches!(decode_params_checked::<Vec<Option<MetricValue>>>("[5]"), Err(ParamsError::Reply(_))));
     }
 
     #[test]

@@ -52,17 +52,45 @@ pub struct FrameReader<R> {
     state: State,
     max_frame: usize,
     read_chunk: usize,
+    /// Offset (from the frame start) just past the first nested value that closed back to depth 1.
+    first_nested_end: Option<usize>,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// Wraps a stream; values above `max_frame` bytes are refused.
     pub fn new(inner: R, max_frame: usize) -> Self {
-        FrameReader { inner, buf: Vec::new(), start: 0, pos: 0, state: State::Idle, max_frame, read_chunk: 64 << 10 }
+        FrameReader {
+            inner,
+            buf: Vec::new(),
+            start: 0,
+            pos: 0,
+            state: State::Idle,
+            max_frame,
+            read_chunk: 64 << 10,
+            first_nested_end: None,
+        }
+    }
+
+    /// For the frame last returned: where its first nested top-level value (an object member that is an array
+    /// or object) ends, counted from the frame's start. Lets the envelope of Go's request shape be read
+    /// without parsing the params twice.
+    pub fn first_nested_end(&self) -> Option<usize> {
+        self.first_nested_end
+    }
+
+    /// Whether bytes beyond the last returned value are already buffered (more pipelined requests).
+    pub fn has_buffered_input(&self) -> bool {
+        self.buf[self.start..].iter().any(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
     }
 
     /// The next complete value, or None on a clean end of stream between values.
     /// The slice is valid until the next call.
     pub async fn next_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        Ok(self.next_frame_meta().await?.map(|(f, _)| f))
+    }
+
+    /// Like [`next_frame`](Self::next_frame), with [`first_nested_end`](Self::first_nested_end) of that frame.
+    pub async fn next_frame_meta(&mut self) -> Result<Option<(&[u8], Option<usize>)>, FrameError> {
         // Drop what the previous frame used.
         if self.state == State::Idle && self.start > 0 {
             if self.start >= self.buf.len() {
@@ -80,7 +108,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 let frame = self.start..end;
                 self.start = end;
                 self.state = State::Idle;
-                return Ok(Some(&self.buf[frame]));
+                return Ok(Some((&self.buf[frame], self.first_nested_end)));
             }
             // Need more bytes; compact first so the buffer stays bounded by the frame size.
             if self.start > 0 {
@@ -101,76 +129,117 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Advances the scanner over buffered bytes; returns the end of a complete value if one closed.
     fn scan(&mut self) -> Result<Option<usize>, FrameError> {
-        let buf = &self.buf;
+        let buf = &self.buf[..];
         let mut i = self.pos;
-        let mut state = self.state;
-        let result = loop {
-            if i >= buf.len() {
-                break None;
-            }
-            let c = buf[i];
-            match &mut state {
-                State::Idle => match c {
-                    b' ' | b'\t' | b'\n' | b'\r' => self.start = i + 1,
-                    b'{' => state = State::Value { depth: 1, in_str: false, esc: false },
-                    b'n' => state = State::Null,
-                    _ => return Err(FrameError::Malformed("a request must be a JSON object")),
-                },
-                State::Null => {
-                    let want = b"null"[i - self.start];
-                    if c != want {
-                        return Err(FrameError::Malformed("invalid literal"));
-                    }
-                    if i + 1 - self.start == 4 {
+        loop {
+            match self.state {
+                State::Idle => {
+                    // Whitespace between values is consumed, never buffered as part of a frame.
+                    while i < buf.len() && matches!(buf[i], b' ' | b'\t' | b'\n' | b'\r') {
                         i += 1;
-                        break Some(i);
                     }
+                    self.start = i;
+                    self.first_nested_end = None;
+                    let Some(&c) = buf.get(i) else { break };
+                    self.state = match c {
+                        b'{' => State::Value { depth: 1, in_str: false, esc: false },
+                        b'n' => State::Null,
+                        _ => return Err(FrameError::Malformed("a request must be a JSON object")),
+                    };
+                    i += 1;
                 }
-                State::Value { depth, in_str, esc } => {
-                    if *in_str {
-                        if *esc {
-                            *esc = false;
-                        } else if c == b'\\' {
-                            *esc = true;
-                        } else if c == b'"' {
-                            *in_str = false;
-                        } else {
-                            // Skip ahead to the next byte that matters inside a string.
-                            if let Some(off) = buf[i + 1..].iter().position(|&b| b == b'"' || b == b'\\') {
-                                i += off;
-                            } else {
-                                i = buf.len() - 1;
-                            }
+                State::Null => {
+                    while i < buf.len() && i - self.start < 4 {
+                        if buf[i] != b"null"[i - self.start] {
+                            return Err(FrameError::Malformed("invalid literal"));
                         }
-                    } else {
-                        match c {
-                            b'"' => *in_str = true,
-                            b'{' | b'[' => *depth += 1,
-                            b'}' | b']' => {
-                                *depth -= 1;
-                                if *depth == 0 {
+                        i += 1;
+                    }
+                    if i - self.start == 4 {
+                        self.pos = i;
+                        return Ok(Some(i));
+                    }
+                    break;
+                }
+                State::Value { mut depth, mut in_str, mut esc } => {
+                    let end = buf.len().min(self.start.saturating_add(self.max_frame));
+                    let mut closed = None;
+                    while i < end {
+                        if in_str {
+                            if esc {
+                                esc = false;
+                                i += 1;
+                                continue;
+                            }
+                            // Jump to the next quote or backslash.
+                            match buf[i..end].iter().position(|&b| b == b'"' || b == b'\\') {
+                                Some(off) => {
+                                    i += off;
+                                    if buf[i] == b'"' {
+                                        in_str = false;
+                                    } else {
+                                        esc = true;
+                                    }
                                     i += 1;
-                                    break Some(i);
+                                }
+                                None => i = end,
+                            }
+                        } else {
+                            // Skip bytes that cannot change the nesting.
+                            while i < end && !STRUCTURAL[buf[i] as usize] {
+                                i += 1;
+                            }
+                            if i == end {
+                                break;
+                            }
+                            match buf[i] {
+                                b'"' => in_str = true,
+                                b'{' | b'[' => depth += 1,
+                                _ => {
+                                    depth -= 1;
+                                    if depth == 0 {
+                                        closed = Some(i + 1);
+                                        i += 1;
+                                        break;
+                                    }
+                                    if depth == 1 && self.first_nested_end.is_none() {
+                                        self.first_nested_end = Some(i + 1 - self.start);
+                                    }
                                 }
                             }
-                            _ => {}
+                            i += 1;
                         }
                     }
+                    self.state = State::Value { depth, in_str, esc };
+                    if let Some(e) = closed {
+                        self.pos = e;
+                        return Ok(Some(e));
+                    }
+                    if i - self.start >= self.max_frame && i < buf.len() {
+                        return Err(FrameError::TooLarge { limit: self.max_frame });
+                    }
+                    break;
                 }
             }
-            i += 1;
-            if state != State::Idle && i - self.start > self.max_frame {
-                return Err(FrameError::TooLarge { limit: self.max_frame });
-            }
-        };
+        }
         self.pos = i;
-        self.state = state;
-        if result.is_none() && state != State::Idle && i - self.start > self.max_frame {
+        if self.state != State::Idle && buf.len() - self.start > self.max_frame {
             return Err(FrameError::TooLarge { limit: self.max_frame });
         }
-        Ok(result)
+        Ok(None)
     }
 }
+
+/// Bytes that matter outside strings.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t
+};
 
 #[cfg(test)]
 mod tests {

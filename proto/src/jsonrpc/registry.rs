@@ -1,6 +1,6 @@
 //! The method table a JSON-RPC server dispatches on (`"Transfer.Update" -> handler`).
 
-use super::envelope::decode_params;
+use super::envelope::{decode_params_checked, ParamsError};
 use crate::gojson::{self, GoDecode};
 use crate::rpc_table::MethodTable;
 pub use crate::rpc_table::RegistryError;
@@ -15,8 +15,8 @@ pub type CallFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Sen
 /// A registered method: decodes its params (synchronously, on the connection's reader, as Go does) and
 /// returns the work to run concurrently.
 pub trait Method: Send + Sync {
-    /// Decodes `params` (raw JSON) and starts the call; an error text means the method is not invoked.
-    fn start(&self, params: &str) -> Result<CallFuture, String>;
+    /// Decodes `params` (raw JSON) and starts the call; an error means the method is not invoked.
+    fn start(&self, params: &str) -> Result<CallFuture, ParamsError>;
 }
 
 struct Typed<F, A> {
@@ -31,8 +31,8 @@ where
     F: Fn(A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, String>> + Send + 'static,
 {
-    fn start(&self, params: &str) -> Result<CallFuture, String> {
-        let arg = decode_params::<A>(params)?;
+    fn start(&self, params: &str) -> Result<CallFuture, ParamsError> {
+        let arg = decode_params_checked::<A>(params)?;
         let fut = (self.f)(arg);
         Ok(Box::pin(async move {
             let reply = fut.await?;

@@ -7,10 +7,10 @@
 //! bounded: connections, calls in flight per connection (the reader waits when full), message size, and the
 //! time a peer may leave replies unread.
 
-use super::envelope::{parse_request, write_response};
+use super::envelope::{parse_go_shape, parse_request, write_response, ParamsError};
 use super::frame::{FrameError, FrameReader, DEFAULT_MAX_FRAME};
 use super::registry::Registry;
-use crate::netutil::{accept_loop, spawn_call, write_loop};
+use crate::netutil::{accept_loop, poll_now, spawn_call};
 use crate::ratelog::RateLimited;
 use crate::shutdown::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -116,7 +116,7 @@ impl Server {
         let inflight_max = self.cfg.max_inflight_per_conn.max(1);
         let (tx, rx) = mpsc::channel::<Vec<u8>>(inflight_max + 16);
         let stats = self.stats.clone();
-        let writer = tokio::spawn(write_loop(
+        let writer = tokio::spawn(crate::netutil::write_loop(
             wr,
             rx,
             self.cfg.write_timeout,
@@ -132,10 +132,10 @@ impl Server {
                 break;
             }
             let next = tokio::select! {
-                r = frames.next_frame() => r,
+                r = frames.next_frame_meta() => r,
                 _ = shutdown.wait() => break,
             };
-            let frame = match next {
+            let (frame, nested_end) = match next {
                 Ok(Some(f)) => f,
                 Ok(None) | Err(FrameError::Io(_)) | Err(FrameError::UnexpectedEof) => break,
                 Err(e) => {
@@ -151,7 +151,12 @@ impl Server {
                     break;
                 }
             };
-            let req = match parse_request(frame) {
+            // Go's own request shape is read from offsets; anything else gets the full parse.
+            let parsed = match parse_go_shape(frame, nested_end) {
+                Some(r) => Ok(r),
+                None => parse_request(frame),
+            };
+            let req = match parsed {
                 Ok(r) => r,
                 Err(e) => {
                     self.stats.malformed.fetch_add(1, Relaxed);
@@ -167,37 +172,55 @@ impl Server {
                 Err(text) => Err(text),
                 Ok(m) => match req.params {
                     None => Err("jsonrpc: request body missing params".to_string()),
-                    Some(params) => m.start(params),
+                    Some(params) => match m.start(params) {
+                        Ok(f) => Ok(f),
+                        Err(ParamsError::Reply(text)) => Err(text),
+                        Err(ParamsError::Malformed(e)) => {
+                            self.stats.malformed.fetch_add(1, Relaxed);
+                            if let Some(n) = BAD_INPUT_LOG.check() {
+                                tracing::warn!(error = %e, suppressed = n, "jsonrpc: malformed params, closing connection");
+                            }
+                            break;
+                        }
+                    },
                 },
             };
+            let mut out = Vec::with_capacity(128);
             match started {
                 Err(text) => {
                     self.stats.error_replies.fetch_add(1, Relaxed);
-                    let mut out = Vec::with_capacity(64 + text.len());
                     write_response(&mut out, id.as_deref(), Err(&text));
-                    if tx.send(out).await.is_err() {
-                        break;
-                    }
                 }
-                Ok(fut) => {
-                    let tx = tx.clone();
-                    let stats = self.stats.clone();
-                    let started = spawn_call(&inflight, fut, move |outcome| async move {
-                        let mut out = Vec::new();
-                        match &outcome {
-                            Ok(result) => write_response(&mut out, id.as_deref(), Ok(result)),
-                            Err(text) => {
-                                stats.error_replies.fetch_add(1, Relaxed);
-                                write_response(&mut out, id.as_deref(), Err(text))
+                Ok(mut fut) => {
+                    // The slot is taken before the first poll, so the bound covers every step of every call.
+                    let Ok(permit) = inflight.clone().acquire_owned().await else { break };
+                    match poll_now(&mut fut) {
+                        // Completed without waiting: answered right here, no task, no wakeup.
+                        Some(outcome) => {
+                            drop(permit);
+                            if outcome.is_err() {
+                                self.stats.error_replies.fetch_add(1, Relaxed);
                             }
+                            write_response(&mut out, id.as_deref(), outcome.as_deref().map_err(String::as_str));
                         }
-                        let _ = tx.send(out).await;
-                    })
-                    .await;
-                    if !started {
-                        break;
+                        None => {
+                            let tx = tx.clone();
+                            let stats = self.stats.clone();
+                            spawn_call(permit, fut, move |outcome| async move {
+                                let mut bytes = Vec::new();
+                                if outcome.is_err() {
+                                    stats.error_replies.fetch_add(1, Relaxed);
+                                }
+                                write_response(&mut bytes, id.as_deref(), outcome.as_deref().map_err(String::as_str));
+                                let _ = tx.send(bytes).await;
+                            });
+                            continue;
+                        }
                     }
                 }
+            }
+            if tx.send(out).await.is_err() {
+                break;
             }
         }
         drop(tx);

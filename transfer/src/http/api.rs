@@ -2,11 +2,11 @@
 
 use super::{data, http_error, MAX_BODY};
 use crate::app::{App, Source};
+use crate::wire::Incoming;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use falcon_proto::gojson;
-use falcon_proto::model::MetricValue;
 
 pub(super) async fn push(app: &App, req: Request) -> Response {
     // Go rejects only a declared length of zero; a chunked body (no length) gets through.
@@ -19,7 +19,7 @@ pub(super) async fn push(app: &App, req: Request) -> Response {
         Err(_) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
     };
     // Go's json.Decoder reads the first value and ignores what follows.
-    let items: Vec<Option<MetricValue>> = match gojson::from_first_value(&body) {
+    let items: Vec<Option<Incoming>> = match gojson::from_first_value(&body) {
         Ok(v) => v,
         Err(_) => return http_error(StatusCode::BAD_REQUEST, "decode error"),
     };

@@ -51,7 +51,7 @@ pub fn parse_line(line: &str) -> Option<Point> {
         }
     };
     Some(Point {
-        endpoint: fields[0].to_string(),
+        endpoint: crate::wire::Endpoint::intern(fields[0]).0,
         metric: fields[1].to_string(),
         tags: String::new(),
         value,
@@ -129,7 +129,7 @@ mod tests {
     fn lines_parse_as_go_does() {
         let p = parse_line("update vm peer.socket.test 1795261520 2.5 GAUGE 10").unwrap();
         assert_eq!(
-            (p.endpoint.as_str(), p.metric.as_str(), p.timestamp, p.value),
+            (&*p.endpoint, p.metric.as_str(), p.timestamp, p.value),
             ("vm", "peer.socket.test", 1795261520, 2.5)
         );
         assert_eq!((p.counter_type, p.step), (CounterType::Gauge, 10));

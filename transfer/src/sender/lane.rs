@@ -80,6 +80,11 @@ pub trait Deliver: Send + Sync + 'static {
     fn send(&self, batch: &[Arc<Point>]) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
+/// How long a lane waits for a partial batch to fill before sending it. Sending whatever one request brought
+/// would mean several small calls per request (a 100-item request over two nodes makes two 50-item calls);
+/// Go's loop gets its batching from sleeping 50 ms whenever a queue is empty; this is the same bound.
+pub const LINGER: Duration = Duration::from_millis(50);
+
 /// How a lane sends.
 #[derive(Debug, Clone, Copy)]
 pub struct LanePolicy {
@@ -110,19 +115,22 @@ pub struct Lane {
     inflight: AtomicUsize,
     failures: AtomicU32,
     paused_until: Mutex<Option<Instant>>,
+    /// Set at shutdown: send partial batches at once.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl Lane {
-    /// A lane with a queue of `cap` items.
-    pub fn new(output: Output, node: &str, addr: &str, cap: usize) -> Arc<Self> {
+    /// A lane with a queue of `cap` items, sent `batch` at a time.
+    pub fn new(output: Output, node: &str, addr: &str, cap: usize, batch: usize) -> Arc<Self> {
         Arc::new(Lane {
             output,
             node: node.to_string(),
             addr: addr.to_string(),
-            queue: SendQueue::new(cap),
+            queue: SendQueue::with_batch(cap, batch),
             inflight: AtomicUsize::new(0),
             failures: AtomicU32::new(0),
             paused_until: Mutex::new(None),
+            draining: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -153,7 +161,15 @@ impl Lane {
 pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolicy, stats: Arc<Stats>) {
     let slots = Arc::new(Semaphore::new(policy.concurrency.max(1)));
     loop {
-        lane.queue.wait_nonempty().await;
+        // A full batch is sent at once; a partial one after LINGER (the queue wakes us only on a full batch).
+        if !lane.draining.load(Relaxed) {
+            lane.queue.wait_len(policy.batch.max(1), Instant::now() + LINGER).await;
+        } else if lane.queue.is_empty() {
+            tokio::time::sleep(LINGER).await;
+        }
+        if lane.queue.is_empty() {
+            continue;
+        }
         if let Some(until) = lane.pause() {
             tokio::time::sleep_until(until).await;
         }
@@ -242,7 +258,7 @@ mod tests {
 
     fn pt(v: f64) -> Arc<Point> {
         Arc::new(Point {
-            endpoint: "h".into(),
+            endpoint: Arc::from("h"),
             metric: "m".into(),
             tags: String::new(),
             value: v,
@@ -255,7 +271,7 @@ mod tests {
     #[tokio::test]
     async fn keeps_items_while_down_then_delivers_in_order() {
         let stats = Arc::new(Stats::new());
-        let lane = Lane::new(Output::Graph, "g", "a:1", 100);
+        let lane = Lane::new(Output::Graph, "g", "a:1", 100, 3);
         let d = Arc::new(Flaky { up: AtomicBool::new(false), reject: AtomicBool::new(false), got: Mutex::default() });
         let policy = LanePolicy { batch: 3, concurrency: 1, attempts: 3, pause: Duration::from_millis(1) };
         tokio::spawn(run(lane.clone(), d.clone(), policy, stats.clone()));
@@ -276,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn refused_batches_are_counted_as_failed() {
         let stats = Arc::new(Stats::new());
-        let lane = Lane::new(Output::Judge, "j", "a:1", 100);
+        let lane = Lane::new(Output::Judge, "j", "a:1", 100, 10);
         let d = Arc::new(Flaky { up: AtomicBool::new(true), reject: AtomicBool::new(true), got: Mutex::default() });
         let policy = LanePolicy { batch: 10, concurrency: 2, attempts: 3, pause: Duration::from_millis(1) };
         tokio::spawn(run(lane.clone(), d, policy, stats.clone()));

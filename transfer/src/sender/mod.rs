@@ -44,8 +44,11 @@ pub struct Sender {
     pub trace: Recorder,
     /// `/filter` of one series on the graph path.
     pub filter: Recorder,
-    starters: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+    loops: std::sync::Mutex<Vec<SendLoop>>,
 }
+
+/// A lane's send loop, to be spawned on a runtime.
+pub type SendLoop = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 fn pool_cfg(conns: i64, idle: i64, conn_ms: i64, call_ms: i64) -> PoolConfig {
     PoolConfig {
@@ -60,7 +63,7 @@ impl Sender {
     /// Builds rings, queues and pools from a validated config; [`start`](Self::start) starts the loops.
     pub fn new(cfg: &Config, stats: Arc<Stats>) -> Arc<Self> {
         let min_step = cfg.effective_min_step();
-        let mut starters: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
+        let mut loops: Vec<SendLoop> = Vec::new();
         let mut judge_pools = BTreeMap::new();
         let mut graph_pools = BTreeMap::new();
 
@@ -81,17 +84,14 @@ impl Sender {
                 let addrs = c.cluster_list.get(node).map(|n| n.addrs.clone()).unwrap_or_default();
                 let mut idx = Vec::new();
                 for addr in addrs {
-                    let lane = Lane::new(output, node, &addr, c.queue_size.max(1) as usize);
+                    let lane = Lane::new(output, node, &addr, c.queue_size.max(1) as usize, policy.batch);
                     let pool = pools
                         .entry(addr.clone())
                         .or_insert_with(|| ConnPool::new(addr.clone(), GobDialer, pcfg.clone()))
                         .clone();
                     let service = if output == Output::Judge { gob::Service::Judge } else { gob::Service::Graph };
                     let deliver = Arc::new(gob::GobDeliver { pool, service, min_step });
-                    let (l, st) = (lane.clone(), stats.clone());
-                    starters.push(Box::new(move || {
-                        tokio::spawn(lane::run(l, deliver, policy, st));
-                    }));
+                    loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
                     idx.push(lanes.len());
                     lanes.push(lane);
                 }
@@ -104,7 +104,7 @@ impl Sender {
 
         let tsdb = cfg.tsdb.enabled.then(|| {
             let t = &cfg.tsdb;
-            let lane = Lane::new(Output::Tsdb, "", &t.address, t.queue_size.max(1) as usize);
+            let lane = Lane::new(Output::Tsdb, "", &t.address, t.queue_size.max(1) as usize, t.batch.max(1) as usize);
             let pool = ConnPool::new(
                 t.address.clone(),
                 TcpDialer,
@@ -116,15 +116,18 @@ impl Sender {
                 attempts: t.retry.max(1) as usize,
                 pause: Duration::from_millis(100),
             };
-            let (l, st) = (lane.clone(), stats.clone());
-            starters.push(Box::new(move || {
-                tokio::spawn(lane::run(l, Arc::new(tsdb::TsdbDeliver { pool }), policy, st));
-            }));
+            loops.push(Box::pin(lane::run(lane.clone(), Arc::new(tsdb::TsdbDeliver { pool }), policy, stats.clone())));
             lane
         });
 
         let relay = cfg.relay().map(|r| {
-            let lane = Lane::new(Output::Transfer, "", "transfer cluster", r.queue_size.max(1) as usize);
+            let lane = Lane::new(
+                Output::Transfer,
+                "",
+                "transfer cluster",
+                r.queue_size.max(1) as usize,
+                r.batch.max(1) as usize,
+            );
             let pcfg = pool_cfg(r.max_conns, r.max_idle, r.conn_timeout, r.call_timeout);
             let dialer = JsonRpcDialer {
                 client: falcon_proto::jsonrpc::ClientConfig { call_timeout: pcfg.call_timeout, ..Default::default() },
@@ -144,10 +147,7 @@ impl Sender {
                 pause: Duration::from_millis(10),
             };
             let deliver = Arc::new(relay::RelayDeliver::new(hosts, per_host));
-            let (l, st) = (lane.clone(), stats.clone());
-            starters.push(Box::new(move || {
-                tokio::spawn(lane::run(l, deliver, policy, st));
-            }));
+            loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
             lane
         });
 
@@ -162,16 +162,13 @@ impl Sender {
             stats,
             trace: Recorder::new(3),
             filter: Recorder::new(5),
-            starters: std::sync::Mutex::new(starters),
+            loops: std::sync::Mutex::new(loops),
         })
     }
 
-    /// Starts every send loop (once; needs a tokio runtime).
-    pub fn start(&self) {
-        let starters = std::mem::take(&mut *self.starters.lock().unwrap_or_else(|e| e.into_inner()));
-        for s in starters {
-            s();
-        }
+    /// The send loops, once (the caller spawns them where it wants them to run).
+    pub fn take_loops(&self) -> Vec<SendLoop> {
+        std::mem::take(&mut *self.loops.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Transfer's effective minStep.
@@ -280,6 +277,9 @@ impl Sender {
 
     /// Keeps delivering until nothing is pending or `timeout` passes; returns what was left per lane.
     pub async fn drain(&self, timeout: Duration) -> Vec<(Arc<Lane>, usize)> {
+        for l in self.lanes() {
+            l.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         while self.pending() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

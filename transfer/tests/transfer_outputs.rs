@@ -1,0 +1,98 @@
+//! The other outputs: OpenTSDB `put` lines, and the relay to another transfer (HEAD's `transfer` section).
+
+mod common;
+
+use common::{counter, local, start_sink, temp_config, transfer, wait_for};
+use falcon_tests::http;
+use std::io::{BufRead, BufReader};
+use std::sync::{Arc, Mutex};
+
+fn base(extra: &str) -> String {
+    format!(
+        r#"{{"debug":false,"minStep":30,
+        "http":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "socket":{{"enabled":false}},
+        "judge":{{"enabled":false}},
+        "graph":{{"enabled":false}}{extra}}}"#
+    )
+}
+
+#[test]
+fn tsdb_gets_put_lines_with_raw_timestamps() {
+    let l = local();
+    let addr = l.local_addr().unwrap().to_string();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(s).lines().map_while(Result::ok) {
+                    sink.lock().unwrap().push(line);
+                }
+            });
+        }
+    });
+    let cfg =
+        temp_config("tsdb", &base(&format!(r#","tsdb":{{"enabled":true,"batch":2,"retry":3,"address":"{addr}"}}"#)));
+    let t = transfer(&cfg);
+    let h = t.addr("http").to_string();
+    let r = http::post_json(
+        &h,
+        "/api/push",
+        r#"[{"endpoint":"h1","metric":"cpu.idle","value":97.5,"step":60,"counterType":"GAUGE","tags":"","timestamp":1700000003},
+            {"endpoint":"h1","metric":"df.bytes.free","value":"1e3","step":60,"counterType":"GAUGE","tags":"Mount=/ data,fstype=ext4,endpoint=x","timestamp":1700000003},
+            {"endpoint":"h2","metric":"net.if.in.bytes","value":12,"step":60,"counterType":"COUNTER","tags":"iface=eth0","timestamp":1700000061}]"#,
+    );
+    assert_eq!(r.status, 200);
+    wait_for("three lines", || lines.lock().unwrap().len() == 3);
+    let mut got = lines.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "put cpu.idle 1700000003 97.500 endpoint=h1 ",
+            "put df.bytes.free 1700000003 1000.000 endpoint=h1 fstype=ext4 mount=/data ",
+            "put net.if.in.bytes 1700000061 12.000 endpoint=h2 iface=eth0 ",
+        ]
+    );
+    assert_eq!(counter(&h, "SendToTsdbCnt"), 3);
+}
+
+#[test]
+fn relay_forwards_to_another_transfer() {
+    let sink = start_sink(local());
+    // B: an ordinary transfer feeding the judge sink.
+    let cfg_b = temp_config(
+        "relay-b",
+        &base("").replace(
+            r#""judge":{"enabled":false}"#,
+            &format!(r#""judge":{{"enabled":true,"cluster":{{"judge-00":"{}"}}}}"#, sink.addr),
+        ),
+    );
+    let b = transfer(&cfg_b);
+    // A: relays everything to B (and, first in the list, to a transfer that is not there).
+    let dead = local().local_addr().unwrap().to_string();
+    let cfg_a = temp_config(
+        "relay-a",
+        &base(&format!(
+            r#","transfer":{{"enabled":true,"batch":100,"retry":3,"connTimeout":300,"callTimeout":2000,"cluster":{{"t0-dead":"{dead}","t1":"{}"}}}},"influxdb":{{"enabled":false}}"#,
+            b.addr("rpc")
+        )),
+    );
+    let a = transfer(&cfg_a);
+    let ha = a.addr("http").to_string();
+    let items: Vec<String> = (0..250)
+        .map(|i| format!(r#"{{"endpoint":"h{i}","metric":"m","value":{i},"step":10,"counterType":"DERIVE","tags":"b=2,a=1","timestamp":1795261507}}"#))
+        .collect();
+    let r = http::post_json(&ha, "/api/push", &format!("[{}]", items.join(",")));
+    assert_eq!(r.status, 200);
+    wait_for("relayed and forwarded", || sink.judge_count() == 250);
+    assert_eq!(counter(&ha, "SendToTransferCnt"), 250);
+    assert_eq!(counter(b.addr("http"), "RpcRecvCnt"), 250, "B received them over Transfer.Update");
+    assert!(sink.judge_pks().contains(&"h7/m/a=1,b=2".to_string()));
+    // A's config has HEAD's sections, so /counter/all lists HEAD's 35 counters.
+    let c: serde_json::Value = serde_json::from_str(&http::get(&ha, "/counter/all").body).unwrap();
+    assert_eq!(c["data"].as_array().unwrap().len(), 35);
+}
