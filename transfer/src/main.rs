@@ -43,11 +43,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
         .with_writer(std::io::stderr)
         .init();
-    let workers = if cfg.worker_threads > 0 {
-        cfg.worker_threads as usize
-    } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    };
+    let workers = cfg.effective_workers();
     // Accepting, HTTP and signals run here; connections and send loops on the shards.
     let control = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let shards = Shards::start(workers);
