@@ -167,7 +167,7 @@ async fn run(o: Opts) {
                         metric: format!("metric.{}", s % 10),
                         value: GoValue::Number((b * 7 + i) as f64 * 0.5),
                         step: 60,
-                        counter_type: if s % 3 == 0 { "COUNTER" } else { "GAUGE" }.into(),
+                        counter_type: if s.is_multiple_of(3) { "COUNTER" } else { "GAUGE" }.into(),
                         tags: format!("idx={},dc=bj", s % 4),
                         timestamp: now,
                     }

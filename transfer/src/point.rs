@@ -115,9 +115,11 @@ impl Point {
     }
 }
 
+/// Reused buffers of [`canonical_tags`]: the output, and (start, `=`, end) offsets of each pair.
+type TagScratch = (String, Vec<(usize, usize, usize)>);
+
 thread_local! {
-    static TAG_SCRATCH: std::cell::RefCell<(String, Vec<(usize, usize, usize)>)> =
-        const { std::cell::RefCell::new((String::new(), Vec::new())) };
+    static TAG_SCRATCH: std::cell::RefCell<TagScratch> = const { std::cell::RefCell::new((String::new(), Vec::new())) };
 }
 
 /// Go's `DictedTagstring` then `SortedTags`: spaces removed, pieces without `=` dropped, split on the first

@@ -80,7 +80,7 @@ pub fn temp_config(name: &str, json: &str) -> PathBuf {
 }
 
 /// Starts the real binary with `cfg`.
-pub fn transfer(cfg: &PathBuf) -> Daemon {
+pub fn transfer(cfg: &std::path::Path) -> Daemon {
     Daemon::start(std::path::Path::new(env!("CARGO_BIN_EXE_falcon-transfer")), &["-c", cfg.to_str().unwrap()]).unwrap()
 }
 
