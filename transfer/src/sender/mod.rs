@@ -27,6 +27,8 @@ struct Sharded {
     ring: HashRing,
     /// Per ring node (ring index order), the indexes of its lanes.
     node_lanes: Vec<Vec<usize>>,
+    /// Per lane, its node's ring index.
+    lane_node: Vec<usize>,
     lanes: Vec<Arc<Lane>>,
 }
 
@@ -72,6 +74,7 @@ impl Sender {
                            pools: &mut BTreeMap<String, Arc<ConnPool<GobDialer>>>| {
             let ring = HashRing::new(c.cluster.keys().cloned(), c.replicas.max(1) as usize).ok()?;
             let mut node_lanes = Vec::new();
+            let mut lane_node = Vec::new();
             let mut lanes = Vec::new();
             let pcfg = pool_cfg(c.max_conns, c.max_idle, c.conn_timeout, c.call_timeout);
             let policy = LanePolicy {
@@ -93,11 +96,12 @@ impl Sender {
                     let deliver = Arc::new(gob::GobDeliver { pool, service, min_step });
                     loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
                     idx.push(lanes.len());
+                    lane_node.push(node_lanes.len());
                     lanes.push(lane);
                 }
                 node_lanes.push(idx);
             }
-            Some(Sharded { ring, node_lanes, lanes })
+            Some(Sharded { ring, node_lanes, lane_node, lanes })
         };
         let judge = if cfg.judge.enabled { sharded(Output::Judge, &cfg.judge, &mut judge_pools) } else { None };
         let graph = if cfg.graph.enabled { sharded(Output::Graph, &cfg.graph, &mut graph_pools) } else { None };
@@ -204,16 +208,11 @@ impl Sender {
             // Each address refuses a suffix of its staged items, so the items refused anywhere on a node are the
             // last max(refused) of them: Go's "+1 per item if any replica refused".
             let mut refused = vec![0usize; g.node_lanes.len()];
-            let mut node_of = vec![0usize; g.lanes.len()];
-            for (n, ls) in g.node_lanes.iter().enumerate() {
-                for &l in ls {
-                    node_of[l] = n;
-                }
-            }
             for (l, items) in staged.into_iter().enumerate() {
                 if !items.is_empty() {
                     let r = g.lanes[l].queue.push_many(items);
-                    refused[node_of[l]] = refused[node_of[l]].max(r);
+                    let n = g.lane_node[l];
+                    refused[n] = refused[n].max(r);
                 }
             }
             self.note_drops(Output::Graph, refused.iter().sum());
@@ -301,5 +300,49 @@ impl Sender {
     pub fn shards(&self, pk: &str) -> (Option<String>, Option<String>) {
         let pick = |s: &Option<Sharded>| s.as_ref().map(|s| s.ring.get(pk).to_string());
         (pick(&self.judge), pick(&self.graph))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::point::CounterType;
+
+    fn cfg(json: &str) -> Config {
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).unwrap();
+        Config::from_json(json.as_bytes(), &obj).unwrap()
+    }
+
+    fn points(n: usize) -> Vec<Point> {
+        (0..n)
+            .map(|i| Point {
+                endpoint: Arc::from(format!("h{i}").as_str()),
+                metric: "m".into(),
+                tags: String::new(),
+                value: 1.0,
+                timestamp: 1,
+                step: 60,
+                counter_type: CounterType::Gauge,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_queues_drop_and_count_like_go() {
+        // One judge node, one graph node with two addresses; queues of 5; loops not started, so nothing drains.
+        let c = cfg(r#"{"judge":{"queueSize":5,"cluster":{"j":"127.0.0.1:1"}},
+                        "graph":{"queueSize":5,"cluster":{"g":"127.0.0.1:2, 127.0.0.1:3"}},
+                        "tsdb":{"enabled":true,"queueSize":4,"address":"127.0.0.1:4"}}"#);
+        let stats = Arc::new(Stats::new());
+        let s = Sender::new(&c, stats.clone());
+        s.push(points(8));
+        assert_eq!(stats.judge_drop.get(), 3);
+        assert_eq!(stats.graph_drop.get(), 3, "once per item, not once per refusing address");
+        assert_eq!(stats.tsdb_drop.get(), 4);
+        let lens = s.queue_lens();
+        assert_eq!((lens.judge, lens.graph, lens.tsdb), (5, 10, 4));
+        assert_eq!(s.pending(), 19);
+        assert_eq!(s.pool_lines("graph").unwrap().len(), 2);
+        assert_eq!(s.shards("h1/m"), (Some("j".to_string()), Some("g".to_string())));
     }
 }
