@@ -405,13 +405,8 @@ impl Config {
             if !c.enabled {
                 continue;
             }
-            positive(name, "batch", c.batch)?;
-            positive(name, "connTimeout", c.conn_timeout)?;
-            positive(name, "callTimeout", c.call_timeout)?;
-            positive(name, "maxConns", c.max_conns)?;
-            non_negative(name, "maxIdle", c.max_idle)?;
+            pool_settings(name, c.batch, c.conn_timeout, c.call_timeout, c.max_conns, c.max_idle, c.queue_size)?;
             positive(name, "replicas", c.replicas)?;
-            positive(name, "queueSize", c.queue_size)?;
             if c.cluster.is_empty() {
                 return Err(invalid(&format!("{name}.cluster"), "no nodes while enabled"));
             }
@@ -429,23 +424,13 @@ impl Config {
         }
         if self.tsdb.enabled {
             let t = &self.tsdb;
-            positive("tsdb", "batch", t.batch)?;
-            positive("tsdb", "connTimeout", t.conn_timeout)?;
-            positive("tsdb", "callTimeout", t.call_timeout)?;
-            positive("tsdb", "maxConns", t.max_conns)?;
-            non_negative("tsdb", "maxIdle", t.max_idle)?;
-            positive("tsdb", "queueSize", t.queue_size)?;
+            pool_settings("tsdb", t.batch, t.conn_timeout, t.call_timeout, t.max_conns, t.max_idle, t.queue_size)?;
             if t.address.is_empty() {
                 return Err(invalid("tsdb.address", "empty while enabled"));
             }
         }
         if let Some(r) = self.transfer.as_ref().filter(|r| r.enabled) {
-            positive("transfer", "batch", r.batch)?;
-            positive("transfer", "connTimeout", r.conn_timeout)?;
-            positive("transfer", "callTimeout", r.call_timeout)?;
-            positive("transfer", "maxConns", r.max_conns)?;
-            non_negative("transfer", "maxIdle", r.max_idle)?;
-            positive("transfer", "queueSize", r.queue_size)?;
+            pool_settings("transfer", r.batch, r.conn_timeout, r.call_timeout, r.max_conns, r.max_idle, r.queue_size)?;
             if r.cluster.is_empty() {
                 return Err(invalid("transfer.cluster", "no transfers while enabled"));
             }
@@ -475,6 +460,24 @@ impl Config {
     pub fn relay(&self) -> Option<&RelayConfig> {
         self.transfer.as_ref().filter(|r| r.enabled)
     }
+}
+
+/// The settings every output shares: batch, timeouts, connections, queue bound.
+fn pool_settings(
+    section: &str,
+    batch: i64,
+    conn: i64,
+    call: i64,
+    conns: i64,
+    idle: i64,
+    queue: i64,
+) -> Result<(), ConfigError> {
+    positive(section, "batch", batch)?;
+    positive(section, "connTimeout", conn)?;
+    positive(section, "callTimeout", call)?;
+    positive(section, "maxConns", conns)?;
+    non_negative(section, "maxIdle", idle)?;
+    positive(section, "queueSize", queue)
 }
 
 fn positive(section: &str, key: &str, v: i64) -> Result<(), ConfigError> {

@@ -5,12 +5,11 @@
 
 use crate::point::CounterType;
 use falcon_proto::go_struct;
-use falcon_proto::gojson::{Ctx, GoDecode};
+use falcon_proto::gojson::{decode_str_with, Ctx, GoDecode};
 use falcon_proto::model::GoValue;
-use serde::de::{self, Deserializer, Visitor};
+use serde::Deserializer;
 use serde::{Serialize, Serializer};
 use std::cell::RefCell;
-use std::fmt;
 use std::sync::Arc;
 
 thread_local! {
@@ -48,31 +47,11 @@ impl Serialize for Endpoint {
     }
 }
 
-struct EndpointVisitor<'a, 'c> {
-    slot: &'a mut Endpoint,
-    ctx: Ctx<'c>,
-}
-
-impl<'de> Visitor<'de> for EndpointVisitor<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        *self.slot = Endpoint::intern(v);
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    falcon_proto::__go_reject!(bool num seq map);
-}
-
 impl GoDecode for Endpoint {
     const GO_TYPE: &'static str = "string";
     const GO_SLICE: &'static str = "[]string";
     fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
-        de.deserialize_any(EndpointVisitor { slot, ctx })
+        decode_str_with(de, ctx, |v| *slot = Endpoint::intern(v))
     }
 }
 
@@ -86,31 +65,11 @@ impl Serialize for CounterTypeField {
     }
 }
 
-struct TypeVisitor<'a, 'c> {
-    slot: &'a mut CounterTypeField,
-    ctx: Ctx<'c>,
-}
-
-impl<'de> Visitor<'de> for TypeVisitor<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        *self.slot = CounterTypeField(CounterType::parse(v));
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    falcon_proto::__go_reject!(bool num seq map);
-}
-
 impl GoDecode for CounterTypeField {
     const GO_TYPE: &'static str = "string";
     const GO_SLICE: &'static str = "[]string";
     fn decode<'de, D: Deserializer<'de>>(slot: &mut Self, de: D, ctx: Ctx<'_>) -> Result<(), D::Error> {
-        de.deserialize_any(TypeVisitor { slot, ctx })
+        decode_str_with(de, ctx, |v| *slot = CounterTypeField(CounterType::parse(v)))
     }
 }
 

@@ -372,6 +372,30 @@ impl GoDecode for bool {
     }
 }
 
+/// Decodes a JSON string with Go's rules for a string field, handing the text to `set` (`null` leaves the
+/// field alone; any other kind is Go's type error). For string-like field types other than `String`.
+pub fn decode_str_with<'de, D: Deserializer<'de>>(de: D, ctx: Ctx<'_>, set: impl FnOnce(&str)) -> Result<(), D::Error> {
+    struct V<'c, F> {
+        set: F,
+        ctx: Ctx<'c>,
+    }
+    impl<'de, F: FnOnce(&str)> Visitor<'de> for V<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+            (self.set)(v);
+            Ok(())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        crate::__go_reject!(bool num seq map);
+    }
+    de.deserialize_any(V { set, ctx })
+}
+
 /// A slice: an array replaces the contents, `null` makes it nil (empty).
 impl<T: GoDecode + Default> GoDecode for Vec<T> {
     const GO_TYPE: &'static str = T::GO_SLICE;

@@ -7,8 +7,8 @@ pub mod encode;
 pub mod float;
 
 pub use decode::{
-    decode_into, eq_fold, field_index, from_first_value, from_slice, next_raw_value, raw_kind, skip_value,
-    strip_position, Ctx, DecodeError, FieldPath, GoDecode, Key, KeySeed, Slot,
+    decode_into, decode_str_with, eq_fold, field_index, from_first_value, from_slice, next_raw_value, raw_kind,
+    skip_value, strip_position, Ctx, DecodeError, FieldPath, GoDecode, Key, KeySeed, Slot,
 };
 pub use encode::{compact_into, ser_f64, to_string, to_vec, to_writer, write_string, GoFormatter};
 pub use float::{format_go_f64, parse_go_float, write_go_f64, ParseFloatError};
