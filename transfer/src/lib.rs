@@ -101,16 +101,7 @@ pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartE
                 sd.clone(),
                 move |stream, sd| {
                     let (server, shards) = (server.clone(), shards.clone());
-                    async move {
-                        let Ok(std) = stream.into_std() else { return };
-                        shards
-                            .run_on_next(async move {
-                                if let Ok(s) = tokio::net::TcpStream::from_std(std) {
-                                    server.serve_conn(s, sd).await;
-                                }
-                            })
-                            .await;
-                    }
+                    async move { shards.serve_on_next(stream, move |s| async move { server.serve_conn(s, sd).await }).await }
                 },
             ));
         }
@@ -138,16 +129,7 @@ pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartE
             sd.clone(),
             move |stream, sd| {
                 let (app, shards) = (app2.clone(), shards.clone());
-                async move {
-                    let Ok(std) = stream.into_std() else { return };
-                    shards
-                        .run_on_next(async move {
-                            if let Ok(s) = tokio::net::TcpStream::from_std(std) {
-                                receiver::socket::serve_conn(s, app, idle, sd).await;
-                            }
-                        })
-                        .await;
-                }
+                async move { shards.serve_on_next(stream, move |s| receiver::socket::serve_conn(s, app, idle, sd)).await }
             },
         ));
     }

@@ -67,6 +67,23 @@ impl Shards {
         let _ = self.pick().spawn(fut).await;
     }
 
+    /// Moves an accepted connection to the next shard and serves it there with `serve`, waiting until it ends
+    /// (so the accept loop's connection slot is held for the connection's whole life).
+    pub async fn serve_on_next<F, Fut>(&self, stream: tokio::net::TcpStream, serve: F)
+    where
+        F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        // A socket is registered with one runtime's reactor: leave this one, join the shard's.
+        let Ok(std) = stream.into_std() else { return };
+        self.run_on_next(async move {
+            if let Ok(s) = tokio::net::TcpStream::from_std(std) {
+                serve(s).await;
+            }
+        })
+        .await;
+    }
+
     /// Stops every shard's runtime (their tasks are dropped) and joins the threads.
     pub fn stop(self) {
         for s in self.stops {

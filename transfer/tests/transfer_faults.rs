@@ -59,20 +59,24 @@ fn a_graph_node_that_is_down_gets_its_queued_items_when_it_comes_back() {
     assert_eq!(judge.judge_count(), 600);
 }
 
-/// Accepts connections and reads them forever without answering.
-fn hanging_node() -> String {
+/// A fake node on a free port: each connection is handed to `behave` in its own thread.
+fn fake_node(behave: fn(TcpStream)) -> String {
     let l = local();
     let addr = l.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let mut buf = [0u8; 4096];
-                while s.read(&mut buf).unwrap_or(0) > 0 {}
-            });
+            std::thread::spawn(move || behave(s));
         }
     });
     addr
+}
+
+/// Reads forever without answering.
+fn hanging_node() -> String {
+    fake_node(|mut s| {
+        let mut buf = [0u8; 4096];
+        while s.read(&mut buf).unwrap_or(0) > 0 {}
+    })
 }
 
 #[test]
@@ -112,21 +116,13 @@ fn a_hanging_graph_node_times_out_without_stalling_anything_and_sigterm_drains()
 
 /// Answers every connection with bytes that are not gob.
 fn garbage_node() -> String {
-    let l = local();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let mut buf = [0u8; 4096];
-                if s.read(&mut buf).unwrap_or(0) > 0 {
-                    let _ = s.write_all(b"\x07garbage that is not gob at all");
-                }
-                std::thread::sleep(Duration::from_secs(5));
-            });
+    fake_node(|mut s| {
+        let mut buf = [0u8; 4096];
+        if s.read(&mut buf).unwrap_or(0) > 0 {
+            let _ = s.write_all(b"\x07garbage that is not gob at all");
         }
-    });
-    addr
+        std::thread::sleep(Duration::from_secs(5));
+    })
 }
 
 #[test]
