@@ -1,39 +1,111 @@
-//! falcon-agent: for now the command line only (`-c cfg.json`, `-v`); the service itself is issue 4.
+//! falcon-agent: `-c cfg.json` (the Go config, unchanged), `-v`, `-check`.
 
 use clap::Parser;
+use falcon_agent::app::Agent;
+use falcon_agent::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Command line, with the Go binary's single-dash flags.
 #[derive(Parser, Debug)]
 #[command(name = "falcon-agent", disable_version_flag = true)]
 struct Args {
-    /// Configuration file (the Go config, unchanged).
+    /// Configuration file (the Go agent's, unchanged).
     #[arg(short = 'c', default_value = "cfg.json")]
     config: PathBuf,
     /// Print the version and exit.
     #[arg(short = 'v')]
     version: bool,
+    /// Run every collector once and print `name ... ok|fail`.
+    #[arg(long = "check", alias = "c-heck")]
+    check: bool,
+}
+
+fn args() -> Args {
+    // Go's flag package takes `-check` with one dash; clap wants two for a long flag.
+    let argv = std::env::args().map(|a| if a == "-check" { "--check".to_string() } else { a });
+    Args::parse_from(argv)
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = args();
     if args.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
+        println!("{}", falcon_agent::identity::VERSION);
         return ExitCode::SUCCESS;
     }
-    match falcon_proto::cli::read_config_object(&args.config) {
-        Ok(cfg) => {
-            eprintln!(
-                "falcon-agent: {} read ({} keys); the agent service is not in this build yet (issue 4)",
-                args.config.display(),
-                cfg.object.len()
-            );
-            ExitCode::from(3)
+    let cfg = if args.check && !args.config.exists() {
+        Config::default()
+    } else {
+        match Config::load(&args.config) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("falcon-agent: {e}");
+                return ExitCode::from(1);
+            }
         }
+    };
+    let level = if cfg.debug { "debug" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    // One thread does the work; collectors that may block (statfs, /proc scans) go to a few blocking threads.
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("falcon-agent: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(run(cfg, args))
+}
+
+async fn run(cfg: Config, args: Args) -> ExitCode {
+    let (trigger, shutdown) = falcon_proto::shutdown::channel();
+    let agent = match Agent::new(cfg, Some(args.config.clone()), trigger) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("falcon-agent: transfer.spool: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.check {
+        return if falcon_agent::check::run(&agent).await { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    }
+    let running = match falcon_agent::start(agent.clone(), shutdown.clone()).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("falcon-agent: {e}");
-            ExitCode::from(1)
+            return ExitCode::from(1);
         }
+    };
+    // Stable lines tests and scripts read to find the port.
+    if let Some(a) = running.http {
+        eprintln!("falcon-agent: listening http {a}");
+    }
+    eprintln!("falcon-agent: ready");
+    tracing::info!(version = falcon_agent::identity::VERSION, endpoint = ?agent.endpoint(), "falcon-agent started");
+    let mut stop = shutdown.clone();
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = stop.wait() => {}
+    }
+    tracing::info!("stopping");
+    agent.exit.trigger();
+    agent.plugins.clear();
+    running.finish(Duration::from_secs(5)).await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }

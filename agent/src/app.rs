@@ -1,0 +1,188 @@
+//! The agent's shared state: the live config (reloadable), the sender, the sampler, the checks and trusted
+//! IPs from HBS, the plugin scheduler and the collector counters.
+
+use crate::checks::Checks;
+use crate::collector::sampler::Sampler;
+use crate::collector::Env;
+use crate::config::{Config, ConfigError};
+use crate::plugins::scheduler::Scheduler;
+use crate::sender::{Sender, SenderConfig};
+use crate::spool::Spool;
+use crate::stats::CollectorStats;
+use falcon_proto::model::MetricValue;
+use falcon_proto::shutdown::ShutdownTrigger;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Shared state.
+pub struct Agent {
+    cfg: RwLock<Arc<Config>>,
+    path: Option<PathBuf>,
+    rootfs: PathBuf,
+    proc: PathBuf,
+    sys: PathBuf,
+    /// The buffered sender.
+    pub sender: Arc<Sender>,
+    /// The 1 s sampler.
+    pub sampler: Arc<Sampler>,
+    /// Checks from HBS.
+    pub checks: Arc<RwLock<Arc<Checks>>>,
+    /// Trusted IPs from HBS (None until the first sync, as in Go).
+    pub trustable: RwLock<Option<Vec<String>>>,
+    /// The local address toward HBS.
+    pub local_ip: RwLock<String>,
+    /// Running plugins.
+    pub plugins: Arc<Scheduler>,
+    /// Collector counters.
+    pub stats: CollectorStats,
+    /// Stops the agent (`/exit`, signals).
+    pub exit: ShutdownTrigger,
+}
+
+fn read<T: Clone>(l: &RwLock<T>) -> T {
+    match l.read() {
+        Ok(v) => v.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+impl Agent {
+    /// Builds the state (opening the spool, if configured) without starting anything.
+    pub fn new(cfg: Config, path: Option<PathBuf>, exit: ShutdownTrigger) -> std::io::Result<Arc<Agent>> {
+        let (proc, sys) = cfg.roots();
+        let rootfs = std::env::var_os("NUX_ROOTFS").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or("/".into());
+        let spool = if cfg.transfer.spool.is_empty() {
+            None
+        } else {
+            Some(Spool::open(&PathBuf::from(&cfg.transfer.spool), cfg.transfer.spool_max_bytes as u64)?)
+        };
+        let sender = Sender::new(
+            SenderConfig {
+                addrs: cfg.transfer.addrs.clone(),
+                dial_timeout: Duration::from_millis(cfg.transfer.timeout as u64),
+                call_timeout: Duration::from_secs(10),
+                max_items: cfg.transfer.buffer_items as usize,
+                min_backoff: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(30),
+            },
+            spool,
+        );
+        Ok(Arc::new_cyclic(|weak: &std::sync::Weak<Agent>| {
+            let sink_owner = weak.clone();
+            let dirs_owner = weak.clone();
+            let plugins = Scheduler::new(
+                Arc::new(move |items: Vec<MetricValue>| {
+                    if let Some(a) = sink_owner.upgrade() {
+                        a.forward(items);
+                    }
+                }),
+                Arc::new(move || match dirs_owner.upgrade() {
+                    Some(a) => {
+                        let c = a.config();
+                        (PathBuf::from(&c.plugin.dir), PathBuf::from(&c.plugin.logs))
+                    }
+                    None => (PathBuf::from("."), PathBuf::from(".")),
+                }),
+            );
+            Agent {
+                cfg: RwLock::new(Arc::new(cfg)),
+                path,
+                sampler: Arc::new(Sampler::new(proc.clone())),
+                rootfs,
+                proc,
+                sys,
+                sender,
+                checks: Arc::new(RwLock::new(Arc::new(Checks::default()))),
+                trustable: RwLock::new(None),
+                local_ip: RwLock::new(String::new()),
+                plugins,
+                stats: CollectorStats::default(),
+                exit,
+            }
+        }))
+    }
+
+    /// The live config.
+    pub fn config(&self) -> Arc<Config> {
+        read(&self.cfg)
+    }
+
+    /// Re-reads the config file; on error the running config stays.
+    pub fn reload(&self) -> Result<Arc<Config>, ConfigError> {
+        let Some(path) = &self.path else { return Ok(self.config()) };
+        let new = Arc::new(Config::load(path)?);
+        match self.cfg.write() {
+            Ok(mut c) => *c = new.clone(),
+            Err(p) => *p.into_inner() = new.clone(),
+        }
+        Ok(new)
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> Result<String, String> {
+        crate::identity::hostname(&self.config().hostname)
+    }
+
+    /// The IP reported to HBS: configured, else the local address toward HBS.
+    pub fn ip(&self) -> String {
+        let c = self.config();
+        if !c.ip.is_empty() {
+            return c.ip.clone();
+        }
+        read(&self.local_ip)
+    }
+
+    /// Sets the local address.
+    pub fn set_local_ip(&self, ip: String) {
+        if let Ok(mut l) = self.local_ip.write() {
+            *l = ip;
+        }
+    }
+
+    /// A collector environment for the current config.
+    pub fn env(&self) -> Env {
+        let c = self.config();
+        Env {
+            rootfs: self.rootfs.clone(),
+            proc: self.proc.clone(),
+            sys: self.sys.clone(),
+            iface_prefix: c.collector.iface_prefix.clone(),
+            mount_points: c.collector.mount_point.clone(),
+            sampler: self.sampler.clone(),
+            checks: self.checks.clone(),
+        }
+    }
+
+    /// Replaces the checks.
+    pub fn set_checks(&self, checks: Checks) {
+        match self.checks.write() {
+            Ok(mut c) => *c = Arc::new(checks),
+            Err(p) => *p.into_inner() = Arc::new(checks),
+        }
+    }
+
+    /// Plugin output and pushed items: default tags, then the sender.
+    pub fn forward(&self, items: Vec<MetricValue>) {
+        let items = crate::outgoing::forwarded(items, &self.config().default_tags);
+        self.sender.submit(&items);
+    }
+
+    /// The trusted list.
+    pub fn trustable_ips(&self) -> Option<Vec<String>> {
+        read(&self.trustable)
+    }
+
+    /// Whether a caller may use the routes that change state: loopback, or an IP HBS lists as trustable.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        if ip.is_loopback() {
+            return true;
+        }
+        self.trustable_ips().unwrap_or_default().iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
+    }
+}

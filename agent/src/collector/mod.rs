@@ -1,0 +1,181 @@
+//! Builtin collectors: one file per collector, each a pure `parse_*` function over the text of a /proc or /sys
+//! file (tested on captured fixtures) and a thin reader that finds the file under the configured roots.
+//!
+//! [`registry`] lists them with the group they report in; [`crate::cycle`] runs the groups every interval,
+//! times each collector, and counts a failure or an overrun without stopping the others.
+
+pub mod agent;
+pub mod cpu;
+pub mod df;
+pub mod diskstats;
+pub mod du;
+pub mod ifstat;
+pub mod iostat;
+pub mod kernel;
+pub mod load;
+pub mod mem;
+pub mod netstat;
+pub mod ports;
+pub mod procs;
+pub mod sampler;
+pub mod snmp;
+pub mod sockstat;
+pub mod table;
+pub mod url;
+
+use crate::checks::Checks;
+use sampler::Sampler;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Go's counter types as the agent sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A value as is.
+    Gauge,
+    /// A raw cumulative value; rates are computed downstream.
+    Counter,
+}
+
+impl Kind {
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gauge => "GAUGE",
+            Kind::Counter => "COUNTER",
+        }
+    }
+}
+
+/// One collected value, before endpoint, step and timestamp are added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Metric name.
+    pub metric: String,
+    /// `k=v,k=v` or empty.
+    pub tags: String,
+    /// The value (integers are exact up to 2^53, as JSON numbers are for most readers).
+    pub value: f64,
+    /// Counter type.
+    pub kind: Kind,
+}
+
+/// A gauge.
+pub fn gauge(metric: impl Into<String>, value: f64, tags: impl Into<String>) -> Sample {
+    Sample { metric: metric.into(), tags: tags.into(), value, kind: Kind::Gauge }
+}
+
+/// A counter.
+pub fn counter(metric: impl Into<String>, value: f64, tags: impl Into<String>) -> Sample {
+    Sample { metric: metric.into(), tags: tags.into(), value, kind: Kind::Counter }
+}
+
+/// Why a collector produced nothing this cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A file could not be read.
+    #[error("read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file did not have the expected shape.
+    #[error("parse {what}: {reason}")]
+    Parse {
+        /// Which file or field.
+        what: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Nothing to report yet (e.g. the sampler has one snapshot only).
+    #[error("not prepared: {0}")]
+    NotReady(&'static str),
+}
+
+/// Shorthand for a parse error.
+pub fn parse_err(what: impl Into<String>, reason: impl Into<String>) -> CollectError {
+    CollectError::Parse { what: what.into(), reason: reason.into() }
+}
+
+/// Reads a file as text, naming it in the error.
+pub fn read(path: &Path) -> Result<String, CollectError> {
+    std::fs::read_to_string(path).map_err(|source| CollectError::Read { path: path.to_path_buf(), source })
+}
+
+/// What collectors read: the roots, the collector options, the sampler and the checks HBS handed out.
+pub struct Env {
+    /// The root file system (`$NUX_ROOTFS` or `/`): mount points are looked up under it.
+    pub rootfs: PathBuf,
+    /// The /proc root.
+    pub proc: PathBuf,
+    /// The /sys root.
+    pub sys: PathBuf,
+    /// `collector.ifacePrefix`.
+    pub iface_prefix: Vec<String>,
+    /// `collector.mountPoint`.
+    pub mount_points: Vec<String>,
+    /// The 1 s history of /proc/stat and /proc/diskstats.
+    pub sampler: Arc<Sampler>,
+    /// Ports, processes, paths and URLs from HBS.
+    pub checks: Arc<RwLock<Arc<Checks>>>,
+}
+
+impl Env {
+    /// A file under the /proc root.
+    pub fn proc_file(&self, rel: &str) -> PathBuf {
+        self.proc.join(rel)
+    }
+
+    /// The checks currently in force.
+    pub fn checks(&self) -> Arc<Checks> {
+        match self.checks.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+/// Which `Transfer.Update` call a collector's samples travel in (Go's six groups, without GPU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// agent, cpu, net, kernel, load, mem, disk io, iostat, netstat, proc, udp.
+    Core,
+    /// df (statfs can hang on a dead network mount, so it runs apart).
+    Df,
+    /// ports and the socket summary.
+    Ports,
+}
+
+/// A synchronous collector.
+pub struct Collector {
+    /// Name in logs, counters and `-check`.
+    pub name: &'static str,
+    /// The call it reports in.
+    pub group: Group,
+    /// The collector.
+    pub run: fn(&Env) -> Result<Vec<Sample>, CollectError>,
+}
+
+/// Every synchronous builtin collector in Go's order; `du` and `url` are asynchronous (child processes with
+/// timeouts) and run from [`crate::cycle`].
+pub fn registry() -> Vec<Collector> {
+    use Group::*;
+    vec![
+        Collector { name: "agent", group: Core, run: agent::collect },
+        Collector { name: "cpu", group: Core, run: cpu::collect },
+        Collector { name: "net.if", group: Core, run: ifstat::collect },
+        Collector { name: "kernel", group: Core, run: kernel::collect },
+        Collector { name: "loadavg", group: Core, run: load::collect },
+        Collector { name: "memory", group: Core, run: mem::collect },
+        Collector { name: "disk.io", group: Core, run: diskstats::collect },
+        Collector { name: "iostat", group: Core, run: iostat::collect },
+        Collector { name: "netstat", group: Core, run: netstat::collect },
+        Collector { name: "proc.num", group: Core, run: procs::collect },
+        Collector { name: "udp", group: Core, run: snmp::collect },
+        Collector { name: "df", group: Df, run: df::collect },
+        Collector { name: "net.port.listen", group: Ports, run: ports::collect },
+        Collector { name: "ss", group: Ports, run: sockstat::collect },
+    ]
+}

@@ -1,0 +1,363 @@
+//! The Go agent's configuration file, unchanged (`g/cfg.go`), plus a few keys of ours that Go ignores.
+//!
+//! Decoding follows Go's `json.Unmarshal` (case-insensitive keys, unknown keys ignored, type errors naming the
+//! field) into structs pre-filled with the documented defaults. Go keeps a missing section as a nil pointer and
+//! crashes on first use; a missing section here takes its defaults. [`Config::validate`] rejects values that
+//! cannot work, naming the key.
+
+use falcon_proto::cli::{read_config_object, ConfigFileError};
+use falcon_proto::go_struct;
+use falcon_proto::gojson;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable or not JSON.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    /// A key of the wrong type (Go's decoder text names it).
+    #[error("config file {path}: {reason}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// Go-style reason.
+        reason: String,
+    },
+    /// A value that cannot work.
+    #[error("config key {key}: {reason}")]
+    Invalid {
+        /// Dotted key, e.g. `transfer.interval`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), reason: reason.into() }
+}
+
+go_struct! {
+    /// The `plugin` section.
+    pub struct PluginConfig => "g.PluginConfig", custom_default {
+        /// Whether plugins are synced from HBS and run.
+        pub enabled: bool = "enabled",
+        /// The git checkout of the plugin repository (relative paths are relative to the working directory).
+        pub dir: String = "dir",
+        /// The repository `/plugin/update` clones.
+        pub git: String = "git",
+        /// Where each plugin's stderr is written.
+        pub logs: String = "logs",
+    }
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        PluginConfig {
+            enabled: false,
+            dir: default_plugin_dir(),
+            git: "https://github.com/open-falcon/plugin.git".into(),
+            logs: "./logs".into(),
+        }
+    }
+}
+
+fn default_plugin_dir() -> String {
+    "./plugin".into()
+}
+
+go_struct! {
+    /// The `heartbeat` section: the HBS connection.
+    pub struct HeartbeatConfig => "g.HeartbeatConfig", custom_default {
+        /// Whether the four heartbeat loops run.
+        pub enabled: bool = "enabled",
+        /// HBS JSON-RPC address.
+        pub addr: String = "addr",
+        /// Seconds between heartbeats.
+        pub interval: i64 = "interval" as "int",
+        /// Dial timeout, ms (Go's meaning; a call is bounded at 10 s).
+        pub timeout: i64 = "timeout" as "int",
+    }
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        HeartbeatConfig { enabled: true, addr: "127.0.0.1:6030".into(), interval: 60, timeout: 1000 }
+    }
+}
+
+go_struct! {
+    /// The `transfer` section: where metrics go, and how often builtin metrics are collected.
+    pub struct TransferConfig => "g.TransferConfig", custom_default {
+        /// Whether builtin collection and sending run.
+        pub enabled: bool = "enabled",
+        /// Transfer JSON-RPC addresses, tried in a fresh random order for every batch.
+        pub addrs: Vec<String> = "addrs",
+        /// Seconds between collections; also the `step` of builtin metrics.
+        pub interval: i64 = "interval" as "int",
+        /// Dial timeout, ms.
+        pub timeout: i64 = "timeout" as "int",
+        /// Ours: items kept in memory while no transfer answers; beyond it the oldest batches are dropped.
+        #[serde(skip_serializing)]
+        pub buffer_items: i64 = "bufferItems" as "int",
+        /// Ours: a directory for the on-disk spool of undelivered batches ("" = memory only).
+        #[serde(skip_serializing)]
+        pub spool: String = "spool",
+        /// Ours: the spool file's bound in bytes.
+        #[serde(skip_serializing)]
+        pub spool_max_bytes: i64 = "spoolMaxBytes",
+    }
+}
+
+/// Default bound of the in-memory send buffer, in items (about 2.5 MB of encoded JSON).
+pub const DEFAULT_BUFFER_ITEMS: i64 = 20_000;
+/// Default bound of the spool file.
+pub const DEFAULT_SPOOL_MAX_BYTES: i64 = 64 << 20;
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        TransferConfig {
+            enabled: true,
+            addrs: vec!["127.0.0.1:8433".into(), "127.0.0.1:8433".into()],
+            interval: 60,
+            timeout: 1000,
+            buffer_items: DEFAULT_BUFFER_ITEMS,
+            spool: String::new(),
+            spool_max_bytes: DEFAULT_SPOOL_MAX_BYTES,
+        }
+    }
+}
+
+go_struct! {
+    /// The `http` section.
+    pub struct HttpConfig => "g.HttpConfig", custom_default {
+        /// Whether the HTTP API listens.
+        pub enabled: bool = "enabled",
+        /// `host:port`; an empty host means every interface.
+        pub listen: String = "listen",
+        /// Enables `/run` (still only for trusted callers).
+        pub backdoor: bool = "backdoor",
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { enabled: true, listen: ":1988".into(), backdoor: false }
+    }
+}
+
+go_struct! {
+    /// The `collector` section.
+    pub struct CollectorConfig => "g.CollectorConfig", custom_default {
+        /// Interface name prefixes for `net.if.*`; empty means every interface.
+        pub iface_prefix: Vec<String> = "ifacePrefix",
+        /// If non-empty, only these mount points are reported by `df.*`.
+        pub mount_point: Vec<String> = "mountPoint",
+        /// Ours: the /proc root ("" = `$NUX_ROOTFS/proc`, else `/proc`).
+        #[serde(skip_serializing)]
+        pub proc_root: String = "procRoot",
+        /// Ours: the /sys root ("" = `$NUX_ROOTFS/sys`, else `/sys`).
+        #[serde(skip_serializing)]
+        pub sys_root: String = "sysRoot",
+    }
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            iface_prefix: vec!["eth".into(), "em".into()],
+            mount_point: Vec::new(),
+            proc_root: String::new(),
+            sys_root: String::new(),
+        }
+    }
+}
+
+go_struct! {
+    /// The whole file (`g.GlobalConfig`).
+    pub struct Config => "g.GlobalConfig", custom_default {
+        /// Debug logging.
+        pub debug: bool = "debug",
+        /// Endpoint override.
+        pub hostname: String = "hostname",
+        /// IP reported to HBS; empty means the local address toward HBS.
+        pub ip: String = "ip",
+        /// Plugins.
+        pub plugin: PluginConfig = "plugin",
+        /// HBS.
+        pub heartbeat: HeartbeatConfig = "heartbeat",
+        /// Transfer.
+        pub transfer: TransferConfig = "transfer",
+        /// HTTP API.
+        pub http: HttpConfig = "http",
+        /// Collector options.
+        pub collector: CollectorConfig = "collector",
+        /// Tags appended to every metric sent (builtin, plugin and pushed).
+        pub default_tags: BTreeMap<String, String> = "default_tags",
+        /// Builtin metric names to drop (value must be `true`).
+        pub ignore: BTreeMap<String, bool> = "ignore",
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let ignore = [
+            "cpu.busy",
+            "df.bytes.free",
+            "df.bytes.total",
+            "df.bytes.used",
+            "df.bytes.used.percent",
+            "df.inodes.total",
+            "df.inodes.free",
+            "df.inodes.used",
+            "df.inodes.used.percent",
+            "mem.memtotal",
+            "mem.memused",
+            "mem.memused.percent",
+            "mem.memfree",
+            "mem.swaptotal",
+            "mem.swapused",
+            "mem.swapfree",
+        ];
+        Config {
+            debug: true,
+            hostname: String::new(),
+            ip: String::new(),
+            plugin: PluginConfig::default(),
+            heartbeat: HeartbeatConfig::default(),
+            transfer: TransferConfig::default(),
+            http: HttpConfig::default(),
+            collector: CollectorConfig::default(),
+            default_tags: BTreeMap::new(),
+            ignore: ignore.iter().map(|k| (k.to_string(), true)).collect(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, decodes and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = read_config_object(path)?;
+        Self::from_bytes(&file.bytes, &path.display().to_string())
+    }
+
+    /// Decodes and validates a config file's bytes (`name` is used in errors).
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        // The ignore list is a map: Go decodes a file's map into a fresh one, so the defaults must not
+        // survive next to the file's own list.
+        cfg.ignore.clear();
+        let mut probe: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+            .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.to_string() })?;
+        let has_ignore = probe.keys().any(|k| gojson::eq_fold("ignore", k));
+        probe.clear();
+        gojson::decode_into(bytes, &mut cfg, gojson::Ctx::top("g.GlobalConfig"))
+            .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.0 })?;
+        if !has_ignore {
+            cfg.ignore = Config::default().ignore;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Rejects values that cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.transfer.enabled && self.transfer.interval <= 0 {
+            return Err(invalid("transfer.interval", "must be a positive number of seconds"));
+        }
+        if self.heartbeat.enabled && self.heartbeat.interval <= 0 {
+            return Err(invalid("heartbeat.interval", "must be a positive number of seconds"));
+        }
+        for (key, v) in [("transfer.timeout", self.transfer.timeout), ("heartbeat.timeout", self.heartbeat.timeout)] {
+            if v <= 0 {
+                return Err(invalid(key, "must be a positive number of milliseconds"));
+            }
+        }
+        if self.transfer.buffer_items <= 0 {
+            return Err(invalid("transfer.bufferItems", "must be positive"));
+        }
+        if self.transfer.spool_max_bytes <= 0 {
+            return Err(invalid("transfer.spoolMaxBytes", "must be positive"));
+        }
+        for (k, v) in &self.default_tags {
+            if k.is_empty() || k.contains([',', '=']) || v.contains([',', '=']) {
+                return Err(invalid(&format!("default_tags.{k}"), "keys and values may not contain ',' or '='"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a builtin metric name is dropped by `ignore`.
+    pub fn ignored(&self, metric: &str) -> bool {
+        self.ignore.get(metric).copied().unwrap_or(false)
+    }
+
+    /// The /proc and /sys roots: the config keys, else `$NUX_ROOTFS/proc` and `/sys`, else the real ones.
+    pub fn roots(&self) -> (PathBuf, PathBuf) {
+        let rootfs = std::env::var_os("NUX_ROOTFS").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let pick = |configured: &str, sub: &str| {
+            if !configured.is_empty() {
+                PathBuf::from(configured)
+            } else if let Some(r) = &rootfs {
+                r.join(sub)
+            } else {
+                PathBuf::from("/").join(sub)
+            }
+        };
+        (pick(&self.collector.proc_root, "proc"), pick(&self.collector.sys_root, "sys"))
+    }
+
+    /// The config as Go's `/config/reload` shows it.
+    pub fn to_go_json(&self) -> Vec<u8> {
+        gojson::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPTURED: &str = r#"{"debug":true,"hostname":"","ip":"","plugin":{"enabled":true,"dir":"/opt/falcon/run/agent/plugin","git":"/opt/falcon/plugin-src","logs":"/opt/falcon/logs/agent-plugin"},"heartbeat":{"enabled":true,"addr":"127.0.0.1:26030","interval":10,"timeout":1000},"transfer":{"enabled":true,"addrs":["127.0.0.1:28433"],"interval":10,"timeout":1000},"http":{"enabled":true,"listen":"127.0.0.1:11988","backdoor":false},"collector":{"ifacePrefix":["eth","em"],"mountPoint":[]},"default_tags":{},"ignore":{"cpu.busy":true,"df.bytes.free":true,"df.bytes.total":true,"df.bytes.used":true,"df.bytes.used.percent":true,"df.inodes.free":true,"df.inodes.total":true,"df.inodes.used":true,"df.inodes.used.percent":true,"mem.memfree":true,"mem.memtotal":true,"mem.memused":true,"mem.memused.percent":true,"mem.swapfree":true,"mem.swaptotal":true,"mem.swapused":true}}"#;
+
+    #[test]
+    fn the_captured_config_round_trips_as_go_renders_it() {
+        let cfg = Config::from_bytes(CAPTURED.as_bytes(), "t").unwrap();
+        assert_eq!(String::from_utf8(cfg.to_go_json()).unwrap(), CAPTURED);
+        assert!(cfg.ignored("cpu.busy"));
+        assert!(!cfg.ignored("cpu.idle"));
+    }
+
+    #[test]
+    fn the_example_file_decodes_to_the_go_defaults() {
+        let text = include_str!("../cfg.example.json");
+        let cfg = Config::from_bytes(text.as_bytes(), "example").unwrap();
+        let d = Config::default();
+        assert_eq!(cfg.to_go_json(), d.to_go_json());
+    }
+
+    #[test]
+    fn missing_sections_take_defaults_and_a_file_ignore_list_replaces_the_default() {
+        let cfg = Config::from_bytes(br#"{"Transfer":{"interval":5},"ignore":{"load.1min":true,"x":false}}"#, "t")
+            .unwrap();
+        assert_eq!(cfg.transfer.interval, 5);
+        assert_eq!(cfg.transfer.addrs.len(), 2);
+        assert_eq!(cfg.heartbeat.addr, "127.0.0.1:6030");
+        assert!(cfg.ignored("load.1min"));
+        assert!(!cfg.ignored("x"));
+        assert!(!cfg.ignored("cpu.busy"));
+        let cfg = Config::from_bytes(b"{}", "t").unwrap();
+        assert!(cfg.ignored("cpu.busy"));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = Config::from_bytes(br#"{"transfer":{"interval":0}}"#, "t").unwrap_err().to_string();
+        assert!(e.contains("transfer.interval"), "{e}");
+        let e = Config::from_bytes(br#"{"transfer":{"interval":"x"}}"#, "t").unwrap_err().to_string();
+        assert!(e.contains("interval"), "{e}");
+        let e = Config::from_bytes(br#"{"default_tags":{"a":"b,c"}}"#, "t").unwrap_err().to_string();
+        assert!(e.contains("default_tags.a"), "{e}");
+    }
+}

@@ -1,0 +1,109 @@
+//! The HTTP API on `http.listen` (spec §4.5): Go's paths, envelopes and status codes, any method. Routes that
+//! change state (/plugin/update, /plugin/reset, /config/reload, /exit, /run) answer only loopback callers and
+//! the IPs HBS lists as trustable.
+
+mod admin;
+mod counters;
+mod page;
+mod plugin;
+mod push;
+mod system;
+
+use crate::app::Agent;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Handler state.
+pub type State = axum::extract::State<Arc<Agent>>;
+/// The caller's address.
+pub type Peer = ConnectInfo<SocketAddr>;
+
+/// Every route.
+pub fn router(agent: Arc<Agent>) -> Router {
+    Router::new()
+        .route("/v1/push", any(push::push))
+        .route("/plugin/update", any(plugin::update))
+        .route("/plugin/reset", any(plugin::reset))
+        .route("/plugins", any(plugin::list))
+        .route("/health", any(|| async { text("ok") }))
+        .route("/version", any(|| async { text(crate::identity::VERSION) }))
+        .route("/workdir", any(admin::workdir))
+        .route("/config/reload", any(admin::config_reload))
+        .route("/ips", any(admin::ips))
+        .route("/exit", any(admin::exit))
+        .route("/run", any(admin::run))
+        .merge(system::routes())
+        .route("/counter/collectors", any(counters::collectors))
+        .route("/counter/sender", any(counters::sender))
+        .fallback(page::fallback)
+        .with_state(agent)
+}
+
+#[derive(Serialize)]
+struct Dto<'a, T: Serialize> {
+    msg: &'a str,
+    data: &'a T,
+}
+
+fn json(bytes: Vec<u8>) -> Response {
+    let mut r = (StatusCode::OK, bytes).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+    r
+}
+
+/// Go's `RenderDataJson`: `{"msg":"success","data":...}`.
+pub fn data<T: Serialize>(v: &T) -> Response {
+    match falcon_proto::gojson::to_vec(&Dto { msg: "success", data: v }) {
+        Ok(b) => json(b),
+        Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// Go's `RenderMsgJson`: `{"msg":"..."}`.
+pub fn msg(m: &str) -> Response {
+    #[derive(Serialize)]
+    struct Msg<'a> {
+        msg: &'a str,
+    }
+    json(falcon_proto::gojson::to_vec(&Msg { msg: m }).unwrap_or_default())
+}
+
+/// Data or the error as a msg (Go's `AutoRender`).
+pub fn auto<T: Serialize, E: std::fmt::Display>(r: Result<T, E>) -> Response {
+    match r {
+        Ok(v) => data(&v),
+        Err(e) => msg(&e.to_string()),
+    }
+}
+
+/// A plain-text 200 (Go's sniffed `w.Write`).
+pub fn text(s: impl Into<String>) -> Response {
+    let mut r = (StatusCode::OK, s.into()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+/// Go's `http.Error`: the text and a newline, nosniff.
+pub fn http_error(status: StatusCode, s: &str) -> Response {
+    let mut r = (status, format!("{s}\n")).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    agent: Arc<Agent>,
+    mut shutdown: falcon_proto::shutdown::Shutdown,
+) -> std::io::Result<()> {
+    let app = router(agent).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await
+}

@@ -1,0 +1,203 @@
+//! One run of a plugin: executed directly (no shell) in its own process group, the whole group killed at
+//! cycle x 1000 - 500 ms, stderr written to `<logs>/<FilePath>(<Args>).stderr.log`, stdout decoded as a
+//! JSON array of MetricValue.
+
+use super::args::parse_args;
+use super::Plugin;
+use falcon_proto::model::MetricValue;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Most stdout or stderr kept from one run; a plugin printing more fails that run.
+pub const MAX_OUTPUT: u64 = 16 << 20;
+
+/// Why a run produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The file is gone.
+    #[error("no such plugin: {0}")]
+    Missing(PathBuf),
+    /// exec failed (not executable, bad shebang).
+    #[error("plugin start fail: {0}")]
+    Start(std::io::Error),
+    /// Killed at the deadline.
+    #[error("timed out after {0:?}; process group killed")]
+    Timeout(Duration),
+    /// Exited non-zero or by a signal.
+    #[error("exited with {0}")]
+    Failed(std::process::ExitStatus),
+    /// stdout beyond [`MAX_OUTPUT`].
+    #[error("stdout larger than {MAX_OUTPUT} bytes")]
+    TooMuchOutput,
+    /// stdout is not a JSON array of MetricValue.
+    #[error("stdout is not a JSON array of metrics: {0}")]
+    BadJson(String),
+}
+
+/// The run's deadline: cycle x 1000 - 500 ms (at least 100 ms).
+pub fn timeout_of(cycle: i64) -> Duration {
+    Duration::from_millis((cycle.saturating_mul(1000) - 500).max(100) as u64)
+}
+
+/// Where a plugin's stderr goes.
+pub fn stderr_log(logs: &Path, p: &Plugin) -> PathBuf {
+    logs.join(format!("{}({}).stderr.log", p.file_path, p.args))
+}
+
+async fn read_bounded<R: AsyncRead + Unpin>(r: Option<R>) -> (Vec<u8>, bool) {
+    let Some(r) = r else { return (Vec::new(), false) };
+    let mut buf = Vec::new();
+    let mut limited = r.take(MAX_OUTPUT + 1);
+    let _ = limited.read_to_end(&mut buf).await;
+    let over = buf.len() as u64 > MAX_OUTPUT;
+    buf.truncate(MAX_OUTPUT as usize);
+    // Drain the rest so the plugin is not blocked on a full pipe before its deadline.
+    let mut rest = limited.into_inner();
+    let mut sink = [0u8; 8192];
+    while let Ok(n) = rest.read(&mut sink).await {
+        if n == 0 {
+            break;
+        }
+    }
+    (buf, over)
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// Runs `p` once and returns its metrics (an empty stdout gives none).
+pub async fn run(plugin_dir: &Path, logs: &Path, p: &Plugin) -> Result<Vec<MetricValue>, RunError> {
+    let exe = plugin_dir.join(&p.file_path);
+    if !exe.is_file() {
+        return Err(RunError::Missing(exe));
+    }
+    let deadline = timeout_of(p.cycle);
+    let mut cmd = tokio::process::Command::new(&exe);
+    cmd.args(parse_args(&p.args))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(RunError::Start)?;
+    let pid = child.id();
+    let out = tokio::spawn(read_bounded(child.stdout.take()));
+    let err = tokio::spawn(read_bounded(child.stderr.take()));
+    let status = match tokio::time::timeout(deadline, child.wait()).await {
+        Ok(s) => s.map_err(RunError::Start)?,
+        Err(_) => {
+            kill_group(pid);
+            let _ = child.wait().await;
+            out.abort();
+            // Children of the plugin may hold stderr open; do not wait on them.
+            let stderr = tokio::time::timeout(Duration::from_millis(200), err).await;
+            if let Ok(Ok((e, _))) = stderr {
+                write_stderr(logs, p, &e);
+            }
+            return Err(RunError::Timeout(deadline));
+        }
+    };
+    // Background children that keep the pipes open are killed with the group once the plugin exits.
+    kill_group(pid);
+    let (stdout, over) = out.await.unwrap_or_default();
+    let (stderr, _) = err.await.unwrap_or_default();
+    write_stderr(logs, p, &stderr);
+    if !status.success() {
+        return Err(RunError::Failed(status));
+    }
+    if over {
+        return Err(RunError::TooMuchOutput);
+    }
+    if stdout.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let items: Vec<Option<MetricValue>> =
+        falcon_proto::gojson::from_slice(&stdout).map_err(|e| RunError::BadJson(e.0))?;
+    Ok(items.into_iter().flatten().collect())
+}
+
+fn write_stderr(logs: &Path, p: &Plugin, text: &[u8]) {
+    if text.is_empty() {
+        return;
+    }
+    let path = stderr_log(logs, p);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = std::fs::write(&path, text) {
+        tracing::warn!(file = %path.display(), error = %e, "cannot write plugin stderr");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn script(dir: &Path, name: &str, body: &str) -> Plugin {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Plugin { file_path: name.into(), mtime: 0, cycle: 1, args: String::new() }
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("falcon-run-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[tokio::test]
+    async fn output_args_and_stderr_log() {
+        let d = tmp("ok");
+        let mut p = script(
+            &d,
+            "sys/x/1_x.sh",
+            "#!/bin/sh\necho oops >&2\necho \"[{\\\"endpoint\\\":\\\"h\\\",\\\"metric\\\":\\\"m\\\",\\\"value\\\":$#,\\\"step\\\":1,\\\"counterType\\\":\\\"GAUGE\\\",\\\"tags\\\":\\\"a=$2\\\",\\\"timestamp\\\":0},null]\"\n",
+        );
+        p.args = "x,b\\,c".into();
+        let m = run(&d, &d.join("logs"), &p).await.unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].value.as_f64(), Some(2.0));
+        assert_eq!(m[0].tags, "a=b,c");
+        let log = std::fs::read_to_string(d.join("logs/sys/x/1_x.sh(x,b\\,c).stderr.log")).unwrap();
+        assert_eq!(log, "oops\n");
+        std::fs::remove_dir_all(&d).ok();
+    }
+
+    #[tokio::test]
+    async fn hanging_plugins_are_killed_with_their_children() {
+        let d = tmp("hang");
+        let p = script(&d, "1_hang.sh", "#!/bin/sh\nsleep 30 &\nsleep 30\n");
+        let t = std::time::Instant::now();
+        let e = run(&d, &d, &p).await.unwrap_err();
+        assert!(matches!(e, RunError::Timeout(_)), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::fs::remove_dir_all(&d).ok();
+    }
+
+    #[tokio::test]
+    async fn failures_are_errors_not_crashes() {
+        let d = tmp("bad");
+        let p = script(&d, "1_bad.sh", "#!/bin/sh\necho not json\n");
+        assert!(matches!(run(&d, &d, &p).await, Err(RunError::BadJson(_))));
+        let p = script(&d, "1_fail.sh", "#!/bin/sh\nexit 3\n");
+        assert!(matches!(run(&d, &d, &p).await, Err(RunError::Failed(_))));
+        let p = script(&d, "1_empty.sh", "#!/bin/sh\n");
+        assert!(run(&d, &d, &p).await.unwrap().is_empty());
+        std::fs::write(d.join("1_noexec.sh"), "#!/bin/sh\n").unwrap();
+        let p = Plugin { file_path: "1_noexec.sh".into(), mtime: 0, cycle: 1, args: String::new() };
+        assert!(matches!(run(&d, &d, &p).await, Err(RunError::Start(_))));
+        let p = Plugin { file_path: "nope".into(), mtime: 0, cycle: 1, args: String::new() };
+        assert!(matches!(run(&d, &d, &p).await, Err(RunError::Missing(_))));
+        std::fs::remove_dir_all(&d).ok();
+        assert_eq!(timeout_of(60), Duration::from_millis(59_500));
+    }
+}

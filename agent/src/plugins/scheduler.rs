@@ -1,0 +1,134 @@
+//! One task per plugin: the first run one cycle after (re)scheduling, runs of one plugin never overlap (a
+//! tick that comes during a run is skipped), and a plugin whose key disappears or whose file's mtime changes
+//! is stopped (and restarted with the new file).
+
+use super::runner;
+use super::Plugin;
+use falcon_proto::model::MetricValue;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Where plugin output goes.
+pub type Sink = Arc<dyn Fn(Vec<MetricValue>) + Send + Sync>;
+/// The current (plugin dir, logs dir), read at every run so a config reload applies.
+pub type Dirs = Arc<dyn Fn() -> (PathBuf, PathBuf) + Send + Sync>;
+
+struct Running {
+    plugin: Plugin,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The running plugin set.
+pub struct Scheduler {
+    running: Mutex<BTreeMap<String, Running>>,
+    sink: Sink,
+    dirs: Dirs,
+}
+
+impl Scheduler {
+    /// An empty set.
+    pub fn new(sink: Sink, dirs: Dirs) -> Arc<Scheduler> {
+        Arc::new(Scheduler { running: Mutex::new(BTreeMap::new()), sink, dirs })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
+        match self.running.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The scheduled plugins (`/plugins`).
+    pub fn snapshot(&self) -> BTreeMap<String, Plugin> {
+        self.lock().iter().map(|(k, r)| (k.clone(), r.plugin.clone())).collect()
+    }
+
+    /// Stops everything.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// Makes the running set equal `desired` (must be called inside the runtime).
+    pub fn reconcile(&self, desired: BTreeMap<String, Plugin>) {
+        let mut running = self.lock();
+        running.retain(|k, r| {
+            let keep = desired.get(k).is_some_and(|d| d.mtime == r.plugin.mtime);
+            if !keep {
+                tracing::info!(plugin = %k, "plugin stopped");
+            }
+            keep
+        });
+        for (key, plugin) in desired {
+            if running.contains_key(&key) {
+                continue;
+            }
+            tracing::info!(plugin = %key, cycle = plugin.cycle, "plugin scheduled");
+            let task = tokio::spawn(schedule(key.clone(), plugin.clone(), self.sink.clone(), self.dirs.clone()));
+            running.insert(key, Running { plugin, task });
+        }
+    }
+}
+
+async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs) {
+    let cycle = Duration::from_secs(plugin.cycle.max(1) as u64);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + cycle, cycle);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticker.tick().await;
+        let (dir, logs) = dirs();
+        match runner::run(&dir, &logs, &plugin).await {
+            Ok(items) if items.is_empty() => tracing::debug!(plugin = %key, "plugin printed nothing"),
+            Ok(items) => {
+                tracing::debug!(plugin = %key, items = items.len(), "plugin ran");
+                sink(items);
+            }
+            Err(e) => tracing::warn!(plugin = %key, error = %e, "plugin run failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn runs_on_its_cycle_and_reconciles() {
+        let d = std::env::temp_dir().join(format!("falcon-sched-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("1_a.sh");
+        std::fs::write(&f, "#!/bin/sh\necho '[{\"endpoint\":\"h\",\"metric\":\"m\",\"value\":1,\"step\":1,\"counterType\":\"GAUGE\",\"tags\":\"\",\"timestamp\":0}]'\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let got = Arc::new(Mutex::new(0usize));
+        let g2 = got.clone();
+        let dir2 = d.clone();
+        let s = Scheduler::new(
+            Arc::new(move |items: Vec<MetricValue>| *g2.lock().unwrap() += items.len()),
+            Arc::new(move || (dir2.clone(), dir2.clone())),
+        );
+        let p = Plugin { file_path: "1_a.sh".into(), mtime: 5, cycle: 1, args: String::new() };
+        s.reconcile([("1_a.sh".to_string(), p.clone())].into());
+        assert_eq!(s.snapshot().len(), 1);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(*got.lock().unwrap(), 0, "the first run comes one cycle after scheduling");
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert!(*got.lock().unwrap() >= 1);
+        let mut changed = p.clone();
+        changed.mtime = 6;
+        s.reconcile([("1_a.sh".to_string(), changed)].into());
+        assert_eq!(s.snapshot()["1_a.sh"].mtime, 6);
+        s.reconcile(BTreeMap::new());
+        assert!(s.snapshot().is_empty());
+        std::fs::remove_dir_all(&d).ok();
+    }
+}
