@@ -186,3 +186,21 @@ impl Agent {
         self.trustable_ips().unwrap_or_default().iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_is_loopback_or_an_hbs_listed_ip() {
+        let (t, _s) = falcon_proto::shutdown::channel();
+        let a = Agent::new(Config::default(), None, t).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(a.is_trusted(ip("127.0.0.1")) && a.is_trusted(ip("127.8.9.1")) && a.is_trusted(ip("::1")));
+        assert!(a.is_trusted(ip("::ffff:127.0.0.1")));
+        assert!(!a.is_trusted(ip("10.1.1.1")));
+        *a.trustable.write().unwrap() = Some(vec!["10.1.1.1".into(), " 2001:db8::1".into(), "".into()]);
+        assert!(a.is_trusted(ip("10.1.1.1")) && a.is_trusted(ip("2001:db8::1")) && a.is_trusted(ip("::ffff:10.1.1.1")));
+        assert!(!a.is_trusted(ip("10.1.1.2")));
+    }
+}

@@ -339,8 +339,8 @@ mod tests {
 
     #[test]
     fn missing_sections_take_defaults_and_a_file_ignore_list_replaces_the_default() {
-        let cfg = Config::from_bytes(br#"{"Transfer":{"interval":5},"ignore":{"load.1min":true,"x":false}}"#, "t")
-            .unwrap();
+        let cfg =
+            Config::from_bytes(br#"{"Transfer":{"interval":5},"ignore":{"load.1min":true,"x":false}}"#, "t").unwrap();
         assert_eq!(cfg.transfer.interval, 5);
         assert_eq!(cfg.transfer.addrs.len(), 2);
         assert_eq!(cfg.heartbeat.addr, "127.0.0.1:6030");

@@ -52,8 +52,7 @@ pub fn run_collectors(agent: &Agent, collectors: &[&Collector], env: &collector:
 fn submit(agent: &Agent, endpoint: &str, ts: i64, samples: Vec<Sample>) {
     let cfg = agent.config();
     let ignore = |m: &str| cfg.ignored(m);
-    let (items, _) =
-        crate::outgoing::builtin(samples, endpoint, cfg.transfer.interval, ts, &ignore, &cfg.default_tags);
+    let (items, _) = crate::outgoing::builtin(samples, endpoint, cfg.transfer.interval, ts, &ignore, &cfg.default_tags);
     agent.sender.submit(&items);
 }
 

@@ -86,8 +86,7 @@ async fn report_status(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut
             hostname: agent.endpoint().unwrap_or_else(|e| format!("error:{e}")),
             ip: agent.ip(),
             agent_version: crate::identity::VERSION.to_string(),
-            plugin_version: crate::identity::plugin_version(cfg.plugin.enabled, &PathBuf::from(&cfg.plugin.dir))
-                .await,
+            plugin_version: crate::identity::plugin_version(cfg.plugin.enabled, &PathBuf::from(&cfg.plugin.dir)).await,
         };
         match hbs.call::<_, SimpleRpcResponse>("Agent.ReportStatus", &req).await {
             Ok(r) if r.code != 0 => tracing::warn!(code = r.code, "Agent.ReportStatus refused"),

@@ -53,7 +53,13 @@ mod tests {
         // closed = alloc - (inuse4 + inuse6 - tw) = 40 - (35 - 18) = 23
         assert_eq!(
             v,
-            [("ss.estab", 7.0), ("ss.closed", 23.0), ("ss.orphaned", 2.0), ("ss.timewait", 18.0), ("ss.slabinfo.timewait", 0.0)]
+            [
+                ("ss.estab", 7.0),
+                ("ss.closed", 23.0),
+                ("ss.orphaned", 2.0),
+                ("ss.timewait", 18.0),
+                ("ss.slabinfo.timewait", 0.0)
+            ]
         );
     }
 

@@ -12,7 +12,10 @@ use std::sync::Arc;
 /// The routes.
 pub fn routes() -> Router<Arc<crate::app::Agent>> {
     Router::new()
-        .route("/system/date", any(|| async { data(&falcon_proto::timefmt::format_local(falcon_proto::timefmt::now_unix())) }))
+        .route(
+            "/system/date",
+            any(|| async { data(&falcon_proto::timefmt::format_local(falcon_proto::timefmt::now_unix())) }),
+        )
         .route("/page/system/uptime", any(page_uptime))
         .route("/proc/system/uptime", any(proc_uptime))
         .route("/page/system/loadavg", any(page_loadavg))
@@ -95,9 +98,10 @@ pub fn parse_mhz(text: &str) -> Option<String> {
 }
 
 async fn cpu_mhz(axum::extract::State(agent): State) -> Response {
-    auto(read(&agent.env().proc_file("cpuinfo")).and_then(|t| {
-        parse_mhz(&t).ok_or_else(|| crate::collector::parse_err("/proc/cpuinfo", "no MHz line"))
-    }))
+    auto(
+        read(&agent.env().proc_file("cpuinfo"))
+            .and_then(|t| parse_mhz(&t).ok_or_else(|| crate::collector::parse_err("/proc/cpuinfo", "no MHz line"))),
+    )
 }
 
 fn cpu_usage(agent: &crate::app::Agent) -> Option<CpuUsage> {

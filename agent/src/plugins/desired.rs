@@ -108,10 +108,7 @@ mod tests {
         for f in ["sys/demo/10_demo.sh", "sys/demo/0_bad.sh", "sys/demo/readme", "sys/args/20_args.sh"] {
             std::fs::write(root.join(f), "#!/bin/sh\n").unwrap();
         }
-        let d = desired(
-            &root,
-            &["sys/args/20_args.sh(hello,world)".into(), "sys/demo".into(), "sys/missing".into()],
-        );
+        let d = desired(&root, &["sys/args/20_args.sh(hello,world)".into(), "sys/demo".into(), "sys/missing".into()]);
         let keys: Vec<_> = d.keys().cloned().collect();
         assert_eq!(keys, ["sys/args/20_args.sh(hello,world)", "sys/demo/10_demo.sh"]);
         let a = &d["sys/args/20_args.sh(hello,world)"];
