@@ -79,10 +79,8 @@ fn plugin_update_schedule_output_and_kill() {
     wait_for("the hanging plugin to start", 10, || pidfile.exists());
     let t = Instant::now();
     let pid: i32 = loop {
-        if let Ok(p) = std::fs::read_to_string(&pidfile).map(|s| s.trim().parse()) {
-            if let Ok(p) = p {
-                break p;
-            }
+        if let Ok(Ok(p)) = std::fs::read_to_string(&pidfile).map(|s| s.trim().parse()) {
+            break p;
         }
         assert!(t.elapsed() < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(20));
