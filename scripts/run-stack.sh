@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the stack in release mode and starts what exists on its embedded defaults, on 127.0.0.1.
 #
-# Today that is falcon-transfer (JSON-RPC 8433, HTTP 6060, socket 4444), with its judge and graph outputs off
-# until there is a whole stack to wire (./control, issue 6). It runs in the foreground; Ctrl-C stops it
-# (it drains and exits). Try:
+# Today that is falcon-transfer (JSON-RPC 8433, HTTP 6060, socket 4444) with its judge and graph outputs off,
+# and falcon-agent (HTTP 127.0.0.1:1988) reporting every 60 s to that transfer, with its heartbeat off until
+# falcon-hbs exists. Both run until Ctrl-C (the transfer drains, the agent spools nothing: the transfer is up).
+# Try:
+#   curl -s http://127.0.0.1:1988/proc/cpu/usage
 #   curl -s -X POST -d '[{"endpoint":"h","metric":"m","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":0}]' \
-#        http://127.0.0.1:6060/api/push
+#        http://127.0.0.1:1988/v1/push
 #   curl -s http://127.0.0.1:6060/counter/all
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +28,16 @@ cat > var/transfer.json <<'JSON'
     "graph": {"enabled": false}
 }
 JSON
-echo "starting falcon-transfer on 127.0.0.1 (rpc 8433, http 6060, socket 4444); Ctrl-C stops it"
-exec ./target/release/falcon-transfer -c var/transfer.json
+cat > var/agent.json <<'JSON'
+{
+    "debug": false,
+    "heartbeat": {"enabled": false, "addr": "127.0.0.1:6030", "interval": 60, "timeout": 1000},
+    "transfer": {"enabled": true, "addrs": ["127.0.0.1:8433"], "interval": 60, "timeout": 1000, "spool": "var/spool"},
+    "http": {"enabled": true, "listen": "127.0.0.1:1988", "backdoor": false}
+}
+JSON
+echo "starting falcon-transfer on 127.0.0.1 (rpc 8433, http 6060, socket 4444) and falcon-agent (http 1988); Ctrl-C stops both"
+./target/release/falcon-transfer -c var/transfer.json &
+transfer=$!
+trap 'kill -TERM $transfer 2>/dev/null; wait $transfer' EXIT
+./target/release/falcon-agent -c var/agent.json

@@ -60,13 +60,13 @@ pub fn all_procs(proc: &Path) -> Result<Vec<Proc>, CollectError> {
             continue;
         }
         let base = entry.path();
-        // A process may exit between the listing and the reads: skip it.
-        let (Ok(status), Ok(cmdline)) =
-            (std::fs::read_to_string(base.join("status")), std::fs::read(base.join("cmdline")))
+        // A process may exit between the listing and the reads: skip it. `comm` holds exactly the `Name:` of
+        // status (Go reads status) at a tenth of the bytes.
+        let (Ok(comm), Ok(cmdline)) = (std::fs::read_to_string(base.join("comm")), std::fs::read(base.join("cmdline")))
         else {
             continue;
         };
-        if let Some(p) = parse_proc(&status, &cmdline) {
+        if let Some(p) = parse_proc(&format!("Name:\t{}", comm.trim_end_matches('\n')), &cmdline) {
             out.push(p);
         }
     }
