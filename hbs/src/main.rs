@@ -1,6 +1,10 @@
-//! falcon-hbs: for now the command line only (`-c cfg.json`, `-v`); the service itself is issue 5.
+//! falcon-hbs: `-c cfg.json` (the Go config, with `database` a SQLite file), `-v`, and `admin ...`.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use falcon_hbs::admin::{Document, ExpressionDoc, Op, StrategyDoc};
+use falcon_hbs::config::Config;
+use falcon_hbs::db::Db;
+use falcon_hbs::state::Hbs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,12 +12,140 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "falcon-hbs", disable_version_flag = true)]
 struct Args {
-    /// Configuration file (the Go config, unchanged).
-    #[arg(short = 'c', default_value = "cfg.json")]
+    /// Configuration file (the Go HBS's, with `database` naming a SQLite file).
+    #[arg(short = 'c', default_value = "cfg.json", global = true)]
     config: PathBuf,
     /// Print the version and exit.
     #[arg(short = 'v')]
     version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Change or show the configuration in the database (works while the server runs; it reloads within 1 s).
+    Admin {
+        #[command(subcommand)]
+        what: Admin,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Admin {
+    /// Print the whole configuration as JSON.
+    Export,
+    /// Replace the configuration with a JSON document (hosts are kept).
+    Import { file: PathBuf },
+    /// Hosts.
+    Host {
+        #[command(subcommand)]
+        what: HostCmd,
+    },
+    /// Groups.
+    Group {
+        #[command(subcommand)]
+        what: GroupCmd,
+    },
+    /// Templates.
+    Template {
+        #[command(subcommand)]
+        what: TemplateCmd,
+    },
+    /// Strategies.
+    Strategy {
+        #[command(subcommand)]
+        what: StrategyCmd,
+    },
+    /// Add an expression (`each(metric=<m> <k>=<v>)`).
+    Expression {
+        expression: String,
+        #[arg(long, default_value = "all(#1)")]
+        func: String,
+        #[arg(long, default_value = "==")]
+        op: String,
+        #[arg(long, default_value = "0")]
+        right: String,
+        #[arg(long, default_value_t = 1)]
+        max_step: i64,
+        #[arg(long, default_value_t = 0)]
+        priority: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long, default_value_t = 0)]
+        action: i64,
+    },
+    /// Add a plugin dir or file to a group.
+    Plugin { group: String, dir: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum HostCmd {
+    /// Add a host.
+    Add { hostname: String },
+    /// List hosts.
+    List,
+    /// Set a maintenance window (unix seconds; 0 0 clears it).
+    Maintain { hostname: String, begin: i64, end: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+enum GroupCmd {
+    /// Add a group.
+    Add { name: String },
+    /// List groups with their hosts, templates and plugins.
+    List,
+    /// Put a host in a group.
+    AddHost { group: String, hostname: String },
+    /// Take a host out of a group.
+    RemoveHost { group: String, hostname: String },
+    /// Bind a template to a group.
+    Bind { group: String, template: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum TemplateCmd {
+    /// Add a template.
+    Add {
+        name: String,
+        #[arg(long, default_value = "")]
+        parent: String,
+        #[arg(long, default_value_t = 0)]
+        action: i64,
+    },
+    /// Set (or clear with "") a template's parent.
+    Parent { name: String, parent: String },
+    /// List templates with their strategies.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum StrategyCmd {
+    /// Add a strategy to a template.
+    Add {
+        template: String,
+        metric: String,
+        #[arg(long, default_value = "")]
+        tags: String,
+        #[arg(long, default_value = "all(#1)")]
+        func: String,
+        #[arg(long, default_value = "==")]
+        op: String,
+        #[arg(long, default_value = "0")]
+        right: String,
+        #[arg(long, default_value_t = 1)]
+        max_step: i64,
+        #[arg(long, default_value_t = 0)]
+        priority: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long, default_value = "")]
+        run_begin: String,
+        #[arg(long, default_value = "")]
+        run_end: String,
+    },
+    /// Delete a strategy by id.
+    Delete { id: i64 },
 }
 
 fn main() -> ExitCode {
@@ -22,18 +154,184 @@ fn main() -> ExitCode {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    match falcon_proto::cli::read_config_object(&args.config) {
-        Ok(cfg) => {
-            eprintln!(
-                "falcon-hbs: {} read ({} keys); the hbs service is not in this build yet (issue 5)",
-                args.config.display(),
-                cfg.object.len()
-            );
-            ExitCode::from(3)
+    let cfg = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let db = match Db::open(&PathBuf::from(&cfg.database)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(Command::Admin { what }) = args.command {
+        return admin(&db, what);
+    }
+    let level = if cfg.debug { "debug" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("falcon-hbs: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(serve(cfg, args.config, db))
+}
+
+async fn serve(cfg: Config, path: PathBuf, db: Db) -> ExitCode {
+    let hbs = match Hbs::new(cfg, Some(path), db) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (trigger, shutdown) = falcon_proto::shutdown::channel();
+    let running = match falcon_hbs::start(hbs, shutdown).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!("falcon-hbs: listening rpc {}", running.rpc);
+    if let Some(h) = running.http {
+        eprintln!("falcon-hbs: listening http {h}");
+    }
+    eprintln!("falcon-hbs: ready");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-hbs started");
+    wait_for_signal().await;
+    trigger.trigger();
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("falcon-hbs: {e}"),
+    }
+}
+
+fn admin(db: &Db, what: Admin) -> ExitCode {
+    let op = match what {
+        Admin::Export => return export(db, |d| print_json(d)),
+        Admin::Host { what: HostCmd::List } => return export(db, |d| print_json(&d.hosts)),
+        Admin::Group { what: GroupCmd::List } => return export(db, |d| print_json(&d.groups)),
+        Admin::Template { what: TemplateCmd::List } => return export(db, |d| print_json(&d.templates)),
+        Admin::Import { file } => {
+            let text = match std::fs::read(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("falcon-hbs: {}: {e}", file.display());
+                    return ExitCode::from(1);
+                }
+            };
+            match serde_json::from_slice::<Document>(&text) {
+                Ok(document) => Op::Import { document },
+                Err(e) => {
+                    eprintln!("falcon-hbs: {}: {e}", file.display());
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        Admin::Host { what: HostCmd::Add { hostname } } => Op::AddHost { hostname },
+        Admin::Host { what: HostCmd::Maintain { hostname, begin, end } } => Op::Maintain { hostname, begin, end },
+        Admin::Group { what: GroupCmd::Add { name } } => Op::AddGroup { name },
+        Admin::Group { what: GroupCmd::AddHost { group, hostname } } => Op::GroupAddHost { group, hostname },
+        Admin::Group { what: GroupCmd::RemoveHost { group, hostname } } => Op::GroupRemoveHost { group, hostname },
+        Admin::Group { what: GroupCmd::Bind { group, template } } => Op::Bind { group, template },
+        Admin::Template { what: TemplateCmd::Add { name, parent, action } } => {
+            Op::AddTemplate { name, parent, action_id: action }
+        }
+        Admin::Template { what: TemplateCmd::Parent { name, parent } } => Op::SetParent { name, parent },
+        Admin::Strategy {
+            what:
+                StrategyCmd::Add {
+                    template,
+                    metric,
+                    tags,
+                    func,
+                    op,
+                    right,
+                    max_step,
+                    priority,
+                    note,
+                    run_begin,
+                    run_end,
+                },
+        } => Op::AddStrategy {
+            template,
+            strategy: StrategyDoc {
+                metric,
+                tags,
+                func,
+                op,
+                right_value: right,
+                max_step,
+                priority,
+                note,
+                run_begin,
+                run_end,
+            },
+        },
+        Admin::Strategy { what: StrategyCmd::Delete { id } } => Op::DeleteStrategy { id },
+        Admin::Expression { expression, func, op, right, max_step, priority, note, action } => Op::AddExpression {
+            expression: ExpressionDoc {
+                expression,
+                func,
+                op,
+                right_value: right,
+                max_step,
+                priority,
+                note,
+                action_id: action,
+                pause: false,
+            },
+        },
+        Admin::Plugin { group, dir } => Op::AddPlugin { group, dir },
+    };
+    match db.apply(&op) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("falcon-hbs: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+fn export(db: &Db, show: impl FnOnce(&Document)) -> ExitCode {
+    match db.export() {
+        Ok(d) => {
+            show(&d);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }

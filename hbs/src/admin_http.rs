@@ -1,0 +1,66 @@
+//! The admin operations over HTTP: `GET /admin/export`, `POST /admin/apply` (one [`crate::admin::Op`] as JSON),
+//! for loopback callers and the configured trustable IPs only. The caches are rebuilt before the reply.
+
+use crate::admin::Op;
+use crate::http::{data, text};
+use crate::state::Hbs;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+fn trusted(h: &Hbs, ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    ip.is_loopback() || h.config().trustable.iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
+}
+
+fn refused() -> Response {
+    (StatusCode::FORBIDDEN, "no privilege").into_response()
+}
+
+/// The routes.
+pub fn routes() -> Router<Arc<Hbs>> {
+    Router::new().route("/admin/export", get(export)).route("/admin/apply", post(apply))
+}
+
+async fn export(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
+    if !trusted(&h, peer.ip()) {
+        return refused();
+    }
+    match tokio::task::spawn_blocking(move || h.db.export()).await {
+        Ok(Ok(d)) => data(&d),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn apply(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {
+    if !trusted(&h, peer.ip()) {
+        return refused();
+    }
+    let op: Op = match serde_json::from_slice(&body) {
+        Ok(op) => op,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("bad operation: {e}")).into_response(),
+    };
+    let r = tokio::task::spawn_blocking(move || {
+        let r = h.db.apply(&op);
+        if r.is_ok() {
+            let _ = h.reload();
+        }
+        r
+    })
+    .await;
+    match r {
+        Ok(Ok(msg)) => text(msg),
+        Ok(Err(crate::db::DbError::Invalid(m))) => (StatusCode::BAD_REQUEST, m).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}

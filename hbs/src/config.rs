@@ -1,0 +1,137 @@
+//! The Go HBS configuration file, unchanged (`g/cfg.go`), with `database` naming a SQLite file.
+
+use falcon_proto::cli::{read_config_object, ConfigFileError};
+use falcon_proto::go_struct;
+use falcon_proto::gojson;
+use std::path::Path;
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable or not JSON.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    /// A key of the wrong type.
+    #[error("config file {path}: {reason}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// Go-style reason.
+        reason: String,
+    },
+    /// A value that cannot work.
+    #[error("config key {key}: {reason}")]
+    Invalid {
+        /// Key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+go_struct! {
+    /// The `http` section.
+    pub struct HttpConfig => "g.HttpConfig", custom_default {
+        /// Whether to listen.
+        pub enabled: bool = "enabled",
+        /// `host:port`.
+        pub listen: String = "listen",
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { enabled: true, listen: "0.0.0.0:6031".into() }
+    }
+}
+
+go_struct! {
+    /// The whole file (`g.GlobalConfig`), keys in Go's order.
+    pub struct Config => "g.GlobalConfig", custom_default {
+        /// Debug logging.
+        pub debug: bool = "debug",
+        /// Non-empty: heartbeats only update existing hosts (hosts are managed elsewhere).
+        pub hosts: String = "hosts",
+        /// The SQLite database file (Go: a MySQL DSN, refused here with a clear error).
+        pub database: String = "database",
+        /// Go's connection pool size (unused with SQLite; kept for /config/reload).
+        pub max_conns: i64 = "maxConns" as "int",
+        /// Go's idle connections (unused with SQLite).
+        pub max_idle: i64 = "maxIdle" as "int",
+        /// JSON-RPC listener.
+        pub listen: String = "listen",
+        /// IPs agents trust for their admin routes (`Agent.TrustableIps`).
+        pub trustable: Vec<String> = "trustable",
+        /// HTTP API.
+        pub http: HttpConfig = "http",
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            debug: true,
+            hosts: String::new(),
+            database: "./falcon_portal.db".into(),
+            max_conns: 20,
+            max_idle: 100,
+            listen: ":6030".into(),
+            trustable: vec![String::new()],
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, decodes and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = read_config_object(path)?;
+        Self::from_bytes(&file.bytes, &path.display().to_string())
+    }
+
+    /// Decodes and validates bytes (`name` for errors).
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        cfg.trustable.clear();
+        let has_trustable = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
+            .map(|m| m.keys().any(|k| gojson::eq_fold("trustable", k)))
+            .unwrap_or(false);
+        gojson::decode_into(bytes, &mut cfg, gojson::Ctx::top("g.GlobalConfig"))
+            .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.0 })?;
+        if !has_trustable {
+            cfg.trustable = Config::default().trustable;
+        }
+        if cfg.database.contains("@tcp(") || cfg.database.contains("@unix(") {
+            return Err(ConfigError::Invalid {
+                key: "database".into(),
+                reason: "a MySQL DSN; this HBS keeps its data in SQLite: give a file path (e.g. ./falcon_portal.db) and import with `falcon-hbs admin import`".into(),
+            });
+        }
+        if cfg.database.is_empty() {
+            return Err(ConfigError::Invalid { key: "database".into(), reason: "empty".into() });
+        }
+        Ok(cfg)
+    }
+
+    /// `Agent.TrustableIps`'s reply.
+    pub fn trustable_joined(&self) -> String {
+        self.trustable.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_shape_and_mysql_refused() {
+        let c = Config::from_bytes(br#"{"database":"x.db","listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"maxIdle":15}"#, "t").unwrap();
+        assert_eq!(
+            String::from_utf8(gojson::to_vec(&c).unwrap()).unwrap(),
+            r#"{"debug":true,"hosts":"","database":"x.db","maxConns":20,"maxIdle":15,"listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"http":{"enabled":true,"listen":"0.0.0.0:6031"}}"#
+        );
+        assert_eq!(Config::from_bytes(b"{}", "t").unwrap().trustable_joined(), "");
+        let e = Config::from_bytes(br#"{"database":"root:@tcp(127.0.0.1:3306)/falcon_portal"}"#, "t").unwrap_err();
+        assert!(e.to_string().contains("config key database"));
+    }
+}

@@ -1,0 +1,138 @@
+//! The HTTP API (spec §6.5): Go's paths and envelopes.
+
+use crate::state::Hbs;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Serialize)]
+struct Dto<'a, T: Serialize> {
+    msg: &'a str,
+    data: &'a T,
+}
+
+/// `{"msg":"success","data":...}`.
+pub fn data<T: Serialize>(v: &T) -> Response {
+    let body = falcon_proto::gojson::to_vec(&Dto { msg: "success", data: v }).unwrap_or_default();
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+    r
+}
+
+/// Plain text.
+pub fn text(s: impl Into<String>) -> Response {
+    let mut r = (StatusCode::OK, s.into()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+struct HostView<'a> {
+    Id: i64,
+    Name: &'a str,
+}
+
+/// The routes.
+pub fn router(hbs: Arc<Hbs>) -> Router {
+    Router::new()
+        .route("/health", any(|| async { text("ok") }))
+        .route("/version", any(|| async { text(env!("CARGO_PKG_VERSION")) }))
+        .route(
+            "/workdir",
+            any(|| async {
+                let d = std::env::current_exe()
+                    .ok()
+                    .and_then(|p| p.parent().map(|d| d.display().to_string()))
+                    .unwrap_or_default();
+                data(&d)
+            }),
+        )
+        .route("/config/reload", any(config_reload))
+        .route("/expressions", any(|State(h): State<Arc<Hbs>>| async move { data(&h.cache().expressions) }))
+        .route(
+            "/agents",
+            any(|State(h): State<Arc<Hbs>>| async move {
+                let names: Vec<String> = h.agents.lock().map(|a| a.keys().cloned().collect()).unwrap_or_default();
+                data(&names)
+            }),
+        )
+        .route(
+            "/hosts",
+            any(|State(h): State<Arc<Hbs>>| async move {
+                let now = falcon_proto::timefmt::now_unix();
+                let c = h.cache();
+                let m: BTreeMap<String, HostView> = c
+                    .hosts
+                    .values()
+                    .filter(|x| x.monitored(now))
+                    .map(|x| (x.id.to_string(), HostView { Id: x.id, Name: &x.hostname }))
+                    .collect();
+                data(&m)
+            }),
+        )
+        .route(
+            "/strategies",
+            any(|State(h): State<Arc<Hbs>>| async move {
+                let now = falcon_proto::timefmt::now_unix();
+                let m: BTreeMap<String, _> = h
+                    .cache()
+                    .active_strategies(&crate::rpc::local_hhmm(now))
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                data(&m)
+            }),
+        )
+        .route(
+            "/templates",
+            any(|State(h): State<Arc<Hbs>>| async move {
+                let m: BTreeMap<String, _> =
+                    h.cache().templates.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                data(&m)
+            }),
+        )
+        .route(
+            "/plugins/{hostname}",
+            any(|State(h): State<Arc<Hbs>>, Path(host): Path<String>| async move { data(&h.cache().plugins(&host)) }),
+        )
+        .merge(crate::admin_http::routes())
+        .with_state(hbs)
+}
+
+async fn config_reload(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
+    if !peer.ip().is_loopback() {
+        return text("no privilege");
+    }
+    match h.reload_config() {
+        Ok(c) => data(&*c),
+        Err(e) => {
+            #[derive(Serialize)]
+            struct Msg {
+                msg: String,
+            }
+            let body = falcon_proto::gojson::to_vec(&Msg { msg: format!("reload failed, running config kept: {e}") })
+                .unwrap_or_default();
+            let mut r = (StatusCode::OK, body).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+            r
+        }
+    }
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    hbs: Arc<Hbs>,
+    mut shutdown: falcon_proto::shutdown::Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(hbs).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.wait().await })
+        .await
+}

@@ -1,0 +1,103 @@
+//! falcon-hbs: a drop-in replacement for Open-Falcon's Go HBS, on an embedded SQLite database.
+//!
+//! Layout:
+//! - [`config`]: the Go config file (with `database` naming a SQLite file).
+//! - [`db`]: schema and migrations, the cache load, the heartbeat write.
+//! - [`cache`]: the in-memory snapshot and the rules on it (inheritance, checksums' input, plugins, windows).
+//! - [`state`]: config, database, snapshot and the agents map.
+//! - [`rpc`]: `Agent.*` and `Hbs.*`.
+//! - [`http`]: Go's read routes; [`admin_http`]: the admin API.
+//! - [`admin`]: administrative operations and the JSON document (import/export).
+
+pub mod admin;
+pub mod admin_http;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod rpc;
+pub mod state;
+
+use falcon_proto::shutdown::Shutdown;
+use state::Hbs;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a started HBS listens.
+pub struct Running {
+    /// JSON-RPC.
+    pub rpc: SocketAddr,
+    /// HTTP, when enabled.
+    pub http: Option<SocketAddr>,
+}
+
+/// Starts the RPC and HTTP servers and the cache loops.
+pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running> {
+    let cfg = hbs.config();
+    let addr = falcon_proto::netutil::listen_addr(&cfg.listen);
+    let (rpc, _) = falcon_proto::jsonrpc::server::spawn(
+        &addr,
+        rpc::registry(hbs.clone()),
+        Default::default(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|e| std::io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
+    let http = if cfg.http.enabled && !cfg.http.listen.is_empty() {
+        let a = falcon_proto::netutil::listen_addr(&cfg.http.listen);
+        let l = tokio::net::TcpListener::bind(&a)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("http.listen {a}: {e}")))?;
+        let local = l.local_addr()?;
+        let (h, s) = (hbs.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = http::serve(l, h, s).await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        Some(local)
+    } else {
+        None
+    };
+    tokio::spawn(refresh(hbs.clone(), shutdown.clone()));
+    tokio::spawn(watch(hbs, shutdown));
+    Ok(Running { rpc, http })
+}
+
+/// Go's loop: reload every 60 s; and forget agents silent for 24 h, once a day.
+async fn refresh(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.wait() => return,
+        }
+        let h = hbs.clone();
+        let _ = tokio::task::spawn_blocking(move || h.reload()).await;
+        n += 1;
+        if n % (24 * 60) == 0 {
+            let gone = hbs.forget_stale(falcon_proto::timefmt::now_unix(), 24 * 3600);
+            tracing::info!(gone, "stale agents forgotten");
+        }
+    }
+}
+
+/// Reloads within a second when another process (`falcon-hbs admin`) commits to the database.
+async fn watch(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
+    let version = |h: &Hbs| -> i64 { h.db.conn().query_row("PRAGMA data_version", [], |r| r.get(0)).unwrap_or(0) };
+    let mut last = version(&hbs);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.wait() => return,
+        }
+        let v = version(&hbs);
+        if v != last {
+            last = v;
+            let h = hbs.clone();
+            let _ = tokio::task::spawn_blocking(move || h.reload()).await;
+            tracing::info!("database changed by another process: caches reloaded");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The JSON-RPC methods (spec §6.4): `Agent.*` for agents, `Hbs.*` for judge.
+
+use crate::state::Hbs;
+use falcon_proto::jsonrpc::registry::Registry;
+use falcon_proto::model::{
+    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetricResponse, ExpressionResponse,
+    NullRpcRequest, SimpleRpcResponse, StrategiesResponse,
+};
+use falcon_proto::timefmt::{format_local, now_unix};
+use std::sync::Arc;
+
+/// Local `HH:MM` now, as Go compares strategy windows.
+pub fn local_hhmm(now: i64) -> String {
+    format_local(now).get(11..16).unwrap_or("00:00").to_string()
+}
+
+/// `Agent.BuiltinMetrics` for a snapshot (pure, for tests and benchmarks).
+pub fn builtin_metrics(hbs: &Hbs, req: &AgentHeartbeatRequest, now: i64) -> BuiltinMetricResponse {
+    if req.hostname.is_empty() {
+        return BuiltinMetricResponse::default();
+    }
+    let mut list = hbs.cache().builtin_metrics(&req.hostname);
+    let checksum =
+        falcon_proto::tags::builtin_metrics_checksum(list.iter().map(|m| (m.metric.as_str(), m.tags.as_str())));
+    // Go's digest sorts the reply list in place.
+    list.sort_by_key(|m| m.key());
+    let metrics = if req.checksum == checksum { Vec::new() } else { list };
+    BuiltinMetricResponse { metrics: Some(metrics), checksum, timestamp: now }
+}
+
+/// Every method.
+pub fn registry(hbs: Arc<Hbs>) -> Registry {
+    let mut reg = Registry::new();
+    let h = hbs.clone();
+    let _ = reg.register("Agent.ReportStatus", move |r: AgentReportRequest| {
+        let h = h.clone();
+        async move {
+            if r.hostname.is_empty() {
+                return Ok(SimpleRpcResponse { code: 1 });
+            }
+            let hb = h.clone();
+            let created = tokio::task::spawn_blocking(move || hb.report(r, now_unix())).await.unwrap_or(false);
+            if created {
+                // A new host: its checks and plugins are known at once, not a minute later.
+                let hb = h.clone();
+                let _ = tokio::task::spawn_blocking(move || hb.reload()).await;
+            }
+            Ok(SimpleRpcResponse { code: 0 })
+        }
+    });
+    let h = hbs.clone();
+    let _ = reg.register("Agent.BuiltinMetrics", move |r: AgentHeartbeatRequest| {
+        let h = h.clone();
+        async move { Ok(builtin_metrics(&h, &r, now_unix())) }
+    });
+    let h = hbs.clone();
+    let _ = reg.register("Agent.MinePlugins", move |r: AgentHeartbeatRequest| {
+        let h = h.clone();
+        async move {
+            if r.hostname.is_empty() {
+                return Ok(AgentPluginsResponse::default());
+            }
+            Ok(AgentPluginsResponse { plugins: Some(h.cache().plugins(&r.hostname)), timestamp: now_unix() })
+        }
+    });
+    let h = hbs.clone();
+    let _ = reg.register("Agent.TrustableIps", move |_r: NullRpcRequest| {
+        let h = h.clone();
+        async move { Ok(h.config().trustable_joined()) }
+    });
+    let h = hbs.clone();
+    let _ = reg.register("Hbs.GetExpressions", move |_r: NullRpcRequest| {
+        let h = h.clone();
+        async move { Ok(ExpressionResponse { expressions: Some(h.cache().expressions.clone()) }) }
+    });
+    let h = hbs;
+    let _ = reg.register("Hbs.GetStrategies", move |_r: NullRpcRequest| {
+        let h = h.clone();
+        async move {
+            let now = now_unix();
+            Ok(StrategiesResponse { host_strategies: Some(h.cache().host_strategies(&local_hhmm(now), now)) })
+        }
+    });
+    reg
+}
