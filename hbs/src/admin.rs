@@ -260,7 +260,9 @@ pub fn check_tags(tags: &str) -> Result<(), DbError> {
     if tags.is_empty() {
         return Ok(());
     }
-    falcon_proto::tags::parse_tags_strict(tags).map(|_| ()).map_err(|e| invalid(format!("malformed tags {tags:?}: {e}")))
+    falcon_proto::tags::parse_tags_strict(tags)
+        .map(|_| ())
+        .map_err(|e| invalid(format!("malformed tags {tags:?}: {e}")))
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), DbError> {
@@ -404,8 +406,11 @@ fn apply_in(tx: &Transaction<'_>, op: &Op) -> Result<String, DbError> {
         Op::AddTemplate { name, parent, action_id } => {
             check_name("template", name)?;
             let p = if parent.is_empty() { 0 } else { id_of(tx, "tpl", "tpl_name", parent, "parent template")? };
-            tx.execute("INSERT INTO tpl(tpl_name, parent_id, action_id) VALUES (?1, ?2, ?3)", params![name, p, action_id])
-                .map_err(|e| unique(e, "template", name))?;
+            tx.execute(
+                "INSERT INTO tpl(tpl_name, parent_id, action_id) VALUES (?1, ?2, ?3)",
+                params![name, p, action_id],
+            )
+            .map_err(|e| unique(e, "template", name))?;
             Ok(format!("template {name} added"))
         }
         Op::SetParent { name, parent } => {
@@ -465,8 +470,11 @@ fn import(tx: &Transaction<'_>, d: &Document) -> Result<String, DbError> {
     }
     for t in &d.templates {
         check_name("template", &t.name)?;
-        tx.execute("INSERT INTO tpl(tpl_name, action_id, create_user) VALUES (?1, ?2, ?3)", params![t.name, t.action_id, t.creator])
-            .map_err(|e| unique(e, "template", &t.name))?;
+        tx.execute(
+            "INSERT INTO tpl(tpl_name, action_id, create_user) VALUES (?1, ?2, ?3)",
+            params![t.name, t.action_id, t.creator],
+        )
+        .map_err(|e| unique(e, "template", &t.name))?;
     }
     for t in &d.templates {
         let tid = id_of(tx, "tpl", "tpl_name", &t.name, "template")?;
@@ -521,7 +529,9 @@ impl Db {
             .prepare("SELECT hostname, ip, maintain_begin, maintain_end FROM host ORDER BY hostname")
             .map_err(sql("export hosts"))?;
         d.hosts = q
-            .query_map([], |r| Ok(HostDoc { hostname: r.get(0)?, ip: r.get(1)?, maintain_begin: r.get(2)?, maintain_end: r.get(3)? }))
+            .query_map([], |r| {
+                Ok(HostDoc { hostname: r.get(0)?, ip: r.get(1)?, maintain_begin: r.get(2)?, maintain_end: r.get(3)? })
+            })
             .map_err(sql("export hosts"))?
             .collect::<Result<_, _>>()
             .map_err(sql("export hosts"))?;
@@ -530,7 +540,16 @@ impl Db {
             .map_err(sql("export templates"))?;
         let tpls: Vec<(i64, TemplateDoc)> = q
             .query_map([], |r| {
-                Ok((r.get(0)?, TemplateDoc { name: r.get(1)?, parent: r.get(2)?, action_id: r.get(3)?, creator: r.get(4)?, strategies: vec![] }))
+                Ok((
+                    r.get(0)?,
+                    TemplateDoc {
+                        name: r.get(1)?,
+                        parent: r.get(2)?,
+                        action_id: r.get(3)?,
+                        creator: r.get(4)?,
+                        strategies: vec![],
+                    },
+                ))
             })
             .map_err(sql("export templates"))?
             .collect::<Result<_, _>>()

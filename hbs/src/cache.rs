@@ -238,8 +238,11 @@ impl Snapshot {
 
     /// `Agent.MinePlugins`'s list: sorted, de-duplicated plugin dirs of the host's groups.
     pub fn plugins(&self, hostname: &str) -> Vec<String> {
-        let set: BTreeSet<&String> =
-            self.host_group_ids(hostname).iter().flat_map(|g| self.group_plugins.get(g).into_iter().flatten()).collect();
+        let set: BTreeSet<&String> = self
+            .host_group_ids(hostname)
+            .iter()
+            .flat_map(|g| self.group_plugins.get(g).into_iter().flatten())
+            .collect();
         set.into_iter().cloned().collect()
     }
 

@@ -125,7 +125,11 @@ mod tests {
 
     #[test]
     fn captured_shape_and_mysql_refused() {
-        let c = Config::from_bytes(br#"{"database":"x.db","listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"maxIdle":15}"#, "t").unwrap();
+        let c = Config::from_bytes(
+            br#"{"database":"x.db","listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"maxIdle":15}"#,
+            "t",
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(gojson::to_vec(&c).unwrap()).unwrap(),
             r#"{"debug":true,"hosts":"","database":"x.db","maxConns":20,"maxIdle":15,"listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"http":{"enabled":true,"listen":"0.0.0.0:6031"}}"#

@@ -36,14 +36,10 @@ pub struct Running {
 pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running> {
     let cfg = hbs.config();
     let addr = falcon_proto::netutil::listen_addr(&cfg.listen);
-    let (rpc, _) = falcon_proto::jsonrpc::server::spawn(
-        &addr,
-        rpc::registry(hbs.clone()),
-        Default::default(),
-        shutdown.clone(),
-    )
-    .await
-    .map_err(|e| std::io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
+    let (rpc, _) =
+        falcon_proto::jsonrpc::server::spawn(&addr, rpc::registry(hbs.clone()), Default::default(), shutdown.clone())
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
     let http = if cfg.http.enabled && !cfg.http.listen.is_empty() {
         let a = falcon_proto::netutil::listen_addr(&cfg.http.listen);
         let l = tokio::net::TcpListener::bind(&a)
@@ -76,7 +72,7 @@ async fn refresh(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
         let h = hbs.clone();
         let _ = tokio::task::spawn_blocking(move || h.reload()).await;
         n += 1;
-        if n % (24 * 60) == 0 {
+        if n.is_multiple_of(24 * 60) {
             let gone = hbs.forget_stale(falcon_proto::timefmt::now_unix(), 24 * 3600);
             tracing::info!(gone, "stale agents forgotten");
         }

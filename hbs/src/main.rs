@@ -119,6 +119,8 @@ enum TemplateCmd {
     List,
 }
 
+// Parsed once per run: the size of a variant does not matter here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum StrategyCmd {
     /// Add a strategy to a template.
@@ -223,7 +225,7 @@ fn print_json<T: serde::Serialize>(v: &T) {
 
 fn admin(db: &Db, what: Admin) -> ExitCode {
     let op = match what {
-        Admin::Export => return export(db, |d| print_json(d)),
+        Admin::Export => return export(db, print_json),
         Admin::Host { what: HostCmd::List } => return export(db, |d| print_json(&d.hosts)),
         Admin::Group { what: GroupCmd::List } => return export(db, |d| print_json(&d.groups)),
         Admin::Template { what: TemplateCmd::List } => return export(db, |d| print_json(&d.templates)),
@@ -255,19 +257,7 @@ fn admin(db: &Db, what: Admin) -> ExitCode {
         Admin::Template { what: TemplateCmd::Parent { name, parent } } => Op::SetParent { name, parent },
         Admin::Strategy {
             what:
-                StrategyCmd::Add {
-                    template,
-                    metric,
-                    tags,
-                    func,
-                    op,
-                    right,
-                    max_step,
-                    priority,
-                    note,
-                    run_begin,
-                    run_end,
-                },
+                StrategyCmd::Add { template, metric, tags, func, op, right, max_step, priority, note, run_begin, run_end },
         } => Op::AddStrategy {
             template,
             strategy: StrategyDoc {

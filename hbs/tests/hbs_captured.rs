@@ -69,10 +69,13 @@ fn recorded_streams_get_the_recorded_replies() {
     assert_eq!(by_id(&got), by_id(&want));
 
     // Byte for byte where Go's order is defined (the agent stream has no map-ordered list).
-    let got = replay(rpc, br#"{"method":"Agent.BuiltinMetrics","params":[{"Hostname":"vm","Checksum":"nil"}],"id":3}"#, 1);
+    let got =
+        replay(rpc, br#"{"method":"Agent.BuiltinMetrics","params":[{"Hostname":"vm","Checksum":"nil"}],"id":3}"#, 1);
     assert_eq!(
         mask_ts(&got[0]),
-        mask_ts(r#"{"id":3,"result":{"Metrics":[{"Metric":"du.bs","Tags":"path=/opt/falcon/data"},{"Metric":"net.port.listen","Tags":"port=13306"},{"Metric":"net.port.listen","Tags":"port=22"},{"Metric":"proc.num","Tags":"cmdline=falcon-judge"},{"Metric":"proc.num","Tags":"name=mariadbd"},{"Metric":"url.check.health","Tags":"url=http://127.0.0.1:11988/health,timeout=3"}],"Checksum":"52fa70c8a25a08cef8388dd5f602450c","Timestamp":1795261457},"error":null}"#) + "\n"
+        mask_ts(
+            r#"{"id":3,"result":{"Metrics":[{"Metric":"du.bs","Tags":"path=/opt/falcon/data"},{"Metric":"net.port.listen","Tags":"port=13306"},{"Metric":"net.port.listen","Tags":"port=22"},{"Metric":"proc.num","Tags":"cmdline=falcon-judge"},{"Metric":"proc.num","Tags":"name=mariadbd"},{"Metric":"url.check.health","Tags":"url=http://127.0.0.1:11988/health,timeout=3"}],"Checksum":"52fa70c8a25a08cef8388dd5f602450c","Timestamp":1795261457},"error":null}"#
+        ) + "\n"
     );
 }
 

@@ -17,7 +17,12 @@ impl Db {
                 .map_err(sql("read host"))?;
             let rows = q
                 .query_map([], |r| {
-                    Ok(HostRow { id: r.get(0)?, hostname: r.get(1)?, maintain_begin: r.get(2)?, maintain_end: r.get(3)? })
+                    Ok(HostRow {
+                        id: r.get(0)?,
+                        hostname: r.get(1)?,
+                        maintain_begin: r.get(2)?,
+                        maintain_end: r.get(3)?,
+                    })
                 })
                 .map_err(sql("read host"))?;
             for h in rows {
@@ -30,8 +35,9 @@ impl Db {
         s.group_templates = pairs(&tx, "SELECT grp_id, tpl_id FROM grp_tpl ORDER BY rowid")?;
         {
             let mut q = tx.prepare("SELECT grp_id, dir FROM plugin_dir ORDER BY id").map_err(sql("read plugin_dir"))?;
-            let rows =
-                q.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(sql("read plugin_dir"))?;
+            let rows = q
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(sql("read plugin_dir"))?;
             for row in rows {
                 let (g, d) = row.map_err(sql("read plugin_dir"))?;
                 s.group_plugins.entry(g).or_default().push(d);

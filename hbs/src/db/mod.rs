@@ -40,7 +40,8 @@ impl Db {
     /// Opens (creating) `path` and migrates it.
     pub fn open(path: &Path) -> Result<Db, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| DbError::Invalid(format!("database directory {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Invalid(format!("database directory {}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path).map_err(sql(format!("open {}", path.display())))?;
         Self::init(conn)

@@ -47,7 +47,8 @@ mod tests {
         assert!(db.report_host(&r, false).unwrap());
         r.ip = "5.6.7.8".into();
         assert!(!db.report_host(&r, false).unwrap());
-        let ip: String = db.conn().query_row("SELECT ip FROM host WHERE hostname=?1", [&r.hostname], |x| x.get(0)).unwrap();
+        let ip: String =
+            db.conn().query_row("SELECT ip FROM host WHERE hostname=?1", [&r.hostname], |x| x.get(0)).unwrap();
         assert_eq!(ip, "5.6.7.8");
         r.hostname = "unknown".into();
         assert!(!db.report_host(&r, true).unwrap());
