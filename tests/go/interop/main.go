@@ -30,6 +30,7 @@ import (
 	"net/rpc/jsonrpc"
 	"os"
 	"reflect"
+	"sort"
 	"sync"
 	"time"
 )
@@ -606,6 +607,132 @@ func jsonGolden(n int) {
 	}
 }
 
+// HBS types with Go's model shapes (no JSON tags on the agent types, tags on the judge types).
+type AgentHeartbeatRequest struct {
+	Hostname string
+	Checksum string
+}
+
+type BuiltinMetric struct {
+	Metric string
+	Tags   string
+}
+
+type BuiltinMetricResponse struct {
+	Metrics   []*BuiltinMetric
+	Checksum  string
+	Timestamp int64
+}
+
+type AgentPluginsResponse struct {
+	Plugins   []string
+	Timestamp int64
+}
+
+type Template struct {
+	Id       int    `json:"id"`
+	Name     string `json:"name"`
+	ParentId int    `json:"parentId"`
+	ActionId int    `json:"actionId"`
+	Creator  string `json:"creator"`
+}
+
+type Strategy struct {
+	Id         int               `json:"id"`
+	Metric     string            `json:"metric"`
+	Tags       map[string]string `json:"tags"`
+	Func       string            `json:"func"`
+	Operator   string            `json:"operator"`
+	RightValue float64           `json:"rightValue"`
+	MaxStep    int               `json:"maxStep"`
+	Priority   int               `json:"priority"`
+	Note       string            `json:"note"`
+	Tpl        *Template         `json:"tpl"`
+}
+
+type HostStrategy struct {
+	Hostname   string     `json:"hostname"`
+	Strategies []Strategy `json:"strategies"`
+}
+
+type StrategiesResponse struct {
+	HostStrategies []*HostStrategy `json:"hostStrategies"`
+}
+
+type Expression struct {
+	Id         int               `json:"id"`
+	Metric     string            `json:"metric"`
+	Tags       map[string]string `json:"tags"`
+	Func       string            `json:"func"`
+	Operator   string            `json:"operator"`
+	RightValue float64           `json:"rightValue"`
+	MaxStep    int               `json:"maxStep"`
+	Priority   int               `json:"priority"`
+	Note       string            `json:"note"`
+	ActionId   int               `json:"actionId"`
+}
+
+type ExpressionResponse struct {
+	Expressions []*Expression `json:"expressions"`
+}
+
+// hbsClient plays a Go agent then a Go judge against an HBS and prints what it decoded, one JSON line per call.
+func hbsClient(addr string) {
+	c, err := jsonrpc.Dial("tcp", addr)
+	if err != nil {
+		fail("dial: %v", err)
+	}
+	defer c.Close()
+	out := func(v interface{}) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			fail("marshal: %v", err)
+		}
+		fmt.Println(string(b))
+	}
+	var sr SimpleRpcResponse
+	if err := c.Call("Agent.ReportStatus", AgentReportRequest{Hostname: "vm", IP: "127.0.0.1", AgentVersion: "5.1.2", PluginVersion: "go"}, &sr); err != nil {
+		fail("Agent.ReportStatus: %v", err)
+	}
+	out(sr)
+	var bm BuiltinMetricResponse
+	if err := c.Call("Agent.BuiltinMetrics", AgentHeartbeatRequest{Hostname: "vm", Checksum: "nil"}, &bm); err != nil {
+		fail("Agent.BuiltinMetrics: %v", err)
+	}
+	bm.Timestamp = 0
+	out(bm)
+	var again BuiltinMetricResponse
+	if err := c.Call("Agent.BuiltinMetrics", AgentHeartbeatRequest{Hostname: "vm", Checksum: bm.Checksum}, &again); err != nil {
+		fail("Agent.BuiltinMetrics: %v", err)
+	}
+	again.Timestamp = 0
+	out(again)
+	var pl AgentPluginsResponse
+	if err := c.Call("Agent.MinePlugins", AgentHeartbeatRequest{Hostname: "vm"}, &pl); err != nil {
+		fail("Agent.MinePlugins: %v", err)
+	}
+	pl.Timestamp = 0
+	out(pl)
+	var ips string
+	if err := c.Call("Agent.TrustableIps", NullRpcRequest{}, &ips); err != nil {
+		fail("Agent.TrustableIps: %v", err)
+	}
+	out(ips)
+	var st StrategiesResponse
+	if err := c.Call("Hbs.GetStrategies", NullRpcRequest{}, &st); err != nil {
+		fail("Hbs.GetStrategies: %v", err)
+	}
+	for _, h := range st.HostStrategies {
+		sort.Slice(h.Strategies, func(i, j int) bool { return h.Strategies[i].Id < h.Strategies[j].Id })
+	}
+	out(st)
+	var ex ExpressionResponse
+	if err := c.Call("Hbs.GetExpressions", NullRpcRequest{}, &ex); err != nil {
+		fail("Hbs.GetExpressions: %v", err)
+	}
+	out(ex)
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fail("usage: interop <mode> [flags]")
@@ -636,6 +763,8 @@ func main() {
 		gobSink()
 	case "transfer-push":
 		transferPush(*addr, *from, *to, *batch)
+	case "hbs-client":
+		hbsClient(*addr)
 	default:
 		fail("unknown mode %q", mode)
 	}
