@@ -123,3 +123,39 @@ impl Hbs {
         before - agents.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_reload_keeps_the_last_good_caches() {
+        let db = Db::memory().unwrap();
+        db.apply(&crate::admin::Op::AddHost { hostname: "h1".into() }).unwrap();
+        let hbs = Hbs::new(Config::default(), None, db).unwrap();
+        assert!(hbs.cache().host_ids.contains_key("h1"));
+        hbs.db.conn().execute_batch("DROP TABLE grp_tpl").unwrap();
+        assert!(hbs.reload().is_err());
+        assert!(hbs.cache().host_ids.contains_key("h1"), "last good snapshot kept");
+    }
+
+    #[test]
+    fn heartbeats_write_only_when_something_changed() {
+        let hbs = Hbs::new(Config::default(), None, Db::memory().unwrap()).unwrap();
+        let r = AgentReportRequest {
+            hostname: "a".into(),
+            ip: "1".into(),
+            agent_version: "v".into(),
+            plugin_version: "p".into(),
+        };
+        assert!(hbs.report(r.clone(), 10));
+        hbs.db.conn().execute("UPDATE host SET ip='changed-elsewhere'", []).unwrap();
+        assert!(!hbs.report(r.clone(), 11));
+        let ip: String = hbs.db.conn().query_row("SELECT ip FROM host", [], |x| x.get(0)).unwrap();
+        assert_eq!(ip, "changed-elsewhere", "same report: no write");
+        assert!(!hbs.report(AgentReportRequest { ip: "2".into(), ..r }, 12));
+        let ip: String = hbs.db.conn().query_row("SELECT ip FROM host", [], |x| x.get(0)).unwrap();
+        assert_eq!(ip, "2");
+        assert_eq!(hbs.forget_stale(12 + 86_401, 86_400), 1);
+    }
+}
