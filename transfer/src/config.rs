@@ -215,6 +215,37 @@ impl Default for RelayConfig {
 }
 
 go_struct! {
+    /// Ours: a local newline-delimited JSON archive of every accepted item, size-bounded and rotated.
+    pub struct ArchiveConfig => "g.ArchiveConfig", custom_default {
+        /// Whether to write it.
+        pub enabled: bool = "enabled",
+        /// Directory of `archive.jsonl` and its rotated `archive.jsonl.<n>`.
+        pub dir: String = "dir",
+        /// Bytes per file before it is rotated.
+        pub max_bytes: i64 = "maxBytes",
+        /// Rotated files kept (the oldest is deleted).
+        pub max_files: i64 = "maxFiles" as "int",
+        /// Items per write.
+        pub batch: i64 = "batch" as "int",
+        /// Items queued before new ones are dropped.
+        pub queue_size: i64 = "queueSize" as "int",
+    }
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        ArchiveConfig {
+            enabled: false,
+            dir: "./var/archive".into(),
+            max_bytes: 64 << 20,
+            max_files: 4,
+            batch: 1000,
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
+    }
+}
+
+go_struct! {
     /// HEAD's `influxdb` section (accepted; enabling it is a start-up error until it is implemented).
     pub struct InfluxdbConfig => "g.InfluxdbConfig" {
         /// Whether to send.
@@ -294,6 +325,9 @@ go_struct! {
         /// HEAD: p8s relay output.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub p8s_relay: Option<P8sRelayConfig> = "p8s_relay",
+        /// Ours: the local archive (absent from `/config` unless configured).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub archive: Option<ArchiveConfig> = "archive",
         /// Seconds to keep delivering queued items after SIGTERM/SIGINT (ours).
         #[serde(skip_serializing)]
         pub drain_timeout: i64 = "drainTimeout" as "int",
@@ -318,6 +352,7 @@ impl Default for Config {
             transfer: None,
             influxdb: None,
             p8s_relay: None,
+            archive: None,
             drain_timeout: 10,
             worker_threads: 0,
         }
@@ -447,6 +482,15 @@ impl Config {
                 "the p8s relay output is not implemented in this build; set it to false",
             ));
         }
+        if let Some(a) = self.archive() {
+            if a.dir.is_empty() {
+                return Err(invalid("archive.dir", "empty while enabled"));
+            }
+            positive("archive", "maxBytes", a.max_bytes)?;
+            positive("archive", "maxFiles", a.max_files)?;
+            positive("archive", "batch", a.batch)?;
+            positive("archive", "queueSize", a.queue_size)?;
+        }
         if self.drain_timeout < 0 {
             return Err(invalid("drainTimeout", "must not be negative"));
         }
@@ -454,6 +498,11 @@ impl Config {
             return Err(invalid("workerThreads", "must be between 0 (one per two CPUs) and 1024"));
         }
         Ok(())
+    }
+
+    /// The archive settings, if enabled.
+    pub fn archive(&self) -> Option<&ArchiveConfig> {
+        self.archive.as_ref().filter(|a| a.enabled)
     }
 
     /// The queue bound of the relay, if enabled.

@@ -125,6 +125,10 @@ counters! {
     transfer_requeued => "SendToTransferRequeueCnt",
     undelivered_at_exit => "UndeliveredAtExitCnt",
     socket_bad_lines => "SocketBadLineCnt",
+    send_to_archive => "SendToArchiveCnt",
+    archive_drop => "SendToArchiveDropCnt",
+    archive_fail => "SendToArchiveFailCnt",
+    archive_requeued => "SendToArchiveRequeueCnt",
 }
 
 impl Default for Stats {
@@ -220,6 +224,10 @@ const EXTRA_ORDER: &[&str] = &[
     "SendToTransferRequeueCnt",
     "UndeliveredAtExitCnt",
     "SocketBadLineCnt",
+    "SendToArchiveCnt",
+    "SendToArchiveDropCnt",
+    "SendToArchiveFailCnt",
+    "SendToArchiveRequeueCnt",
 ];
 
 /// One printed counter.

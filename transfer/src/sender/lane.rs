@@ -31,6 +31,8 @@ pub enum Output {
     Tsdb,
     /// Transfer.Update to other transfers
     Transfer,
+    /// The local NDJSON archive (ours)
+    Archive,
 }
 
 impl Output {
@@ -41,6 +43,7 @@ impl Output {
             Output::Graph => "graph",
             Output::Tsdb => "tsdb",
             Output::Transfer => "transfer",
+            Output::Archive => "archive",
         }
     }
 
@@ -51,11 +54,13 @@ impl Output {
             Output::Graph => (&s.send_to_graph, &s.graph_fail, &s.graph_drop, &s.graph_requeued),
             Output::Tsdb => (&s.send_to_tsdb, &s.tsdb_fail, &s.tsdb_drop, &s.tsdb_requeued),
             Output::Transfer => (&s.send_to_transfer, &s.transfer_fail, &s.transfer_drop, &s.transfer_requeued),
+            Output::Archive => (&s.send_to_archive, &s.archive_fail, &s.archive_drop, &s.archive_requeued),
         }
     }
 
     fn log_site(self) -> &'static RateLimited {
-        static SITES: [RateLimited; 4] = [
+        static SITES: [RateLimited; 5] = [
+            RateLimited::new(Duration::from_secs(10)),
             RateLimited::new(Duration::from_secs(10)),
             RateLimited::new(Duration::from_secs(10)),
             RateLimited::new(Duration::from_secs(10)),

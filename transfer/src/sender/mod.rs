@@ -6,6 +6,7 @@
 //! `/trace` and `/filter`, and appends to the lanes' queues in one lock each. A full queue refuses items,
 //! which are counted (`SendTo*DropCnt`; for graph, once per item however many of its node's addresses refused).
 
+pub mod archive;
 pub mod gob;
 pub mod lane;
 pub mod relay;
@@ -39,6 +40,7 @@ pub struct Sender {
     graph: Option<Sharded>,
     tsdb: Option<Arc<Lane>>,
     relay: Option<Arc<Lane>>,
+    archive: Option<Arc<Lane>>,
     judge_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     graph_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     stats: Arc<Stats>,
@@ -155,8 +157,19 @@ impl Sender {
             lane
         });
 
+        let archive = cfg.archive().map(|a| {
+            let lane = Lane::new(Output::Archive, "", &a.dir, a.queue_size as usize, a.batch as usize);
+            let policy =
+                LanePolicy { batch: a.batch as usize, concurrency: 1, attempts: 3, pause: Duration::from_millis(100) };
+            let files = archive::Rotating::new(std::path::Path::new(&a.dir), a.max_bytes as u64, a.max_files as usize);
+            let deliver = Arc::new(archive::ArchiveDeliver { files: std::sync::Mutex::new(files) });
+            loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
+            lane
+        });
+
         Arc::new(Sender {
             min_step,
+            archive,
             judge,
             graph,
             tsdb,
@@ -232,6 +245,9 @@ impl Sender {
         if let Some(r) = &self.relay {
             self.note_drops(Output::Transfer, r.queue.push_many(points.iter().cloned()));
         }
+        if let Some(a) = &self.archive {
+            self.note_drops(Output::Archive, a.queue.push_many(points.iter().cloned()));
+        }
     }
 
     fn note_drops(&self, output: Output, n: usize) {
@@ -266,6 +282,7 @@ impl Sender {
         }
         v.extend(self.tsdb.iter().cloned());
         v.extend(self.relay.iter().cloned());
+        v.extend(self.archive.iter().cloned());
         v
     }
 
