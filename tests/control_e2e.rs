@@ -240,3 +240,39 @@ fn whole_stack_through_control() {
     drop(listening);
     std::fs::remove_dir_all(&var).ok();
 }
+
+#[test]
+fn stop_escalates_to_sigkill_and_status_follows() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let var = std::env::temp_dir().join(format!("falcon-e2e-control-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&var);
+    std::fs::create_dir_all(var.join("run")).unwrap();
+    // A process named falcon-agent that ignores SIGTERM.
+    let mut child = Command::new("bash").args(["-c", "trap '' TERM; exec -a falcon-agent sleep 60"]).spawn().unwrap();
+    let pid = child.id() as i32;
+    std::fs::write(var.join("run/agent.pid"), pid.to_string()).unwrap();
+    let s = Stack { root, var: var.clone() };
+    wait_for("the stand-in to exec", 5, || {
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with("falcon-agent")
+    });
+    let (_, st) = s.text(&["status", "agent"]);
+    assert!(st.contains("running") && st.contains(&pid.to_string()), "{st}");
+    let o = Command::new(s.root.join("control"))
+        .args(["stop", "agent"])
+        .env("FALCON_VAR", &var)
+        .env("FALCON_STOP_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("sending SIGKILL") && out.contains("agent: stopped"), "{out}");
+    let _ = child.wait();
+    assert!(!var.join("run/agent.pid").exists());
+    let (_, st) = s.text(&["status", "agent"]);
+    assert!(st.contains("stopped"), "{st}");
+    // A stale pid file (a pid that is not ours) reads as stopped and is cleaned up.
+    std::fs::write(var.join("run/hbs.pid"), std::process::id().to_string()).unwrap();
+    let (_, st) = s.text(&["status", "hbs"]);
+    assert!(st.contains("stopped"), "{st}");
+    assert!(!var.join("run/hbs.pid").exists());
+    std::fs::remove_dir_all(&var).ok();
+}
