@@ -135,7 +135,7 @@ fn whole_stack_through_control() {
     let repo = var.join("plugin-src");
     let script = repo.join("sys/e2e/1_e2e.sh");
     std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-    std::fs::write(&script, "#!/bin/sh\nh=$(hostname)\nnow=$(date +%s)\necho \"[{\\\"endpoint\\\":\\\"$h\\\",\\\"metric\\\":\\\"e2e.plugin.value\\\",\\\"value\\\":7,\\\"step\\\":60,\\\"counterType\\\":\\\"GAUGE\\\",\\\"tags\\\":\\\"\\\",\\\"timestamp\\\":$now}]\"\n").unwrap();
+    std::fs::write(&script, "#!/bin/sh\nh=$(cat /proc/sys/kernel/hostname)\nnow=$(date +%s)\necho \"[{\\\"endpoint\\\":\\\"$h\\\",\\\"metric\\\":\\\"e2e.plugin.value\\\",\\\"value\\\":7,\\\"step\\\":60,\\\"counterType\\\":\\\"GAUGE\\\",\\\"tags\\\":\\\"\\\",\\\"timestamp\\\":$now}]\"\n").unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
