@@ -227,10 +227,16 @@ impl Snapshot {
             tids.insert(t);
             tids.extend(self.parent_chain(t));
         }
-        let mut seen = HashSet::new();
-        self.strategies
+        // Only the strategies of those templates (the index), back in id order as Go's query returns them.
+        let mut rows: Vec<&StrategyRow> = tids
             .iter()
-            .filter(|s| tids.contains(&s.tpl_id) && BUILTIN_METRICS.contains(&s.metric.as_str()))
+            .flat_map(|t| self.by_template.get(t).into_iter().flatten())
+            .map(|i| &self.strategies[*i])
+            .filter(|s| BUILTIN_METRICS.contains(&s.metric.as_str()))
+            .collect();
+        rows.sort_by_key(|s| s.id);
+        let mut seen = HashSet::new();
+        rows.into_iter()
             .filter(|s| seen.insert(format!("{}{}", s.metric, s.tags)))
             .map(|s| BuiltinMetric { metric: s.metric.clone(), tags: s.tags.clone() })
             .collect()

@@ -55,7 +55,14 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
             }),
         )
         .route("/config/reload", any(config_reload))
-        .route("/expressions", any(|State(h): State<Arc<Hbs>>| async move { data(&h.cache().expressions) }))
+        .route(
+            "/expressions",
+            any(|State(h): State<Arc<Hbs>>| async move {
+                // `null` when there are none, as Go renders its nil slice.
+                let c = h.cache();
+                data(&(!c.expressions.is_empty()).then_some(&c.expressions))
+            }),
+        )
         .route(
             "/agents",
             any(|State(h): State<Arc<Hbs>>| async move {

@@ -71,7 +71,11 @@ pub fn registry(hbs: Arc<Hbs>) -> Registry {
     let h = hbs.clone();
     let _ = reg.register("Hbs.GetExpressions", move |_r: NullRpcRequest| {
         let h = h.clone();
-        async move { Ok(ExpressionResponse { expressions: Some(h.cache().expressions.clone()) }) }
+        async move {
+            // Go's query leaves the slice nil when there are no rows: `{"expressions":null}`.
+            let list = h.cache().expressions.clone();
+            Ok(ExpressionResponse { expressions: (!list.is_empty()).then_some(list) })
+        }
     });
     let h = hbs;
     let _ = reg.register("Hbs.GetStrategies", move |_r: NullRpcRequest| {

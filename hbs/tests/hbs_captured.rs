@@ -140,3 +140,18 @@ fn http_routes_match_the_capture() {
     let reload = http::get(h, "/config/reload").body;
     assert!(reload.starts_with(r#"{"msg":"success","data":{"debug":false,"hosts":"","database":"#), "{reload}");
 }
+
+#[test]
+fn an_empty_database_answers_as_go_does() {
+    let dir = temp_dir("empty");
+    let cfg = config(&dir, "");
+    let hbs = start(&cfg);
+    let rpc = hbs.addr("rpc");
+    // Go's GetStrategies starts from an empty slice; its expression query leaves a nil one.
+    let got = replay(rpc, br#"{"method":"Hbs.GetStrategies","params":[{}],"id":1}"#, 1);
+    assert_eq!(got[0], "{\"id\":1,\"result\":{\"hostStrategies\":[]},\"error\":null}\n");
+    let got = replay(rpc, br#"{"method":"Hbs.GetExpressions","params":[{}],"id":2}"#, 1);
+    assert_eq!(got[0], "{\"id\":2,\"result\":{\"expressions\":null},\"error\":null}\n");
+    assert_eq!(http::get(hbs.addr("http"), "/expressions").body, r#"{"msg":"success","data":null}"#);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,8 +18,8 @@ pub fn parse_net_dev(text: &str) -> Vec<IfStat> {
     let mut out = Vec::new();
     for line in text.lines() {
         let Some((name, rest)) = line.split_once(':') else { continue };
-        let fields: Vec<i64> = rest.split_whitespace().map_while(|f| f.parse().ok()).collect();
-        if fields.len() != 16 || rest.split_whitespace().count() != 16 {
+        let Ok(fields) = rest.split_whitespace().map(str::parse).collect::<Result<Vec<i64>, _>>() else { continue };
+        if fields.len() != 16 {
             continue;
         }
         let mut counters = [0i64; 16];

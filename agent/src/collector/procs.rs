@@ -15,13 +15,9 @@ pub struct Proc {
     pub cmdline_spaced: String,
 }
 
-/// The `Name:` line of /proc/<pid>/status.
-pub fn parse_status_name(text: &str) -> Option<String> {
-    text.lines().find_map(|l| l.strip_prefix("Name:")).map(|n| n.trim().to_string())
-}
-
-/// A process from its status and cmdline; None for kernel threads (empty cmdline), which Go skips.
-pub fn parse_proc(status: &str, cmdline: &[u8]) -> Option<Proc> {
+/// A process from its name (`comm`, the same text as status's `Name:`) and cmdline; None for kernel threads
+/// (empty cmdline), which Go skips.
+pub fn parse_proc(name: &str, cmdline: &[u8]) -> Option<Proc> {
     let trimmed: &[u8] = cmdline.strip_suffix(&[0]).unwrap_or(cmdline);
     if trimmed.is_empty() {
         return None;
@@ -29,7 +25,7 @@ pub fn parse_proc(status: &str, cmdline: &[u8]) -> Option<Proc> {
     let joined: Vec<u8> = trimmed.iter().copied().filter(|b| *b != 0).collect();
     let spaced: Vec<u8> = trimmed.iter().map(|b| if *b == 0 { b' ' } else { *b }).collect();
     Some(Proc {
-        name: parse_status_name(status)?,
+        name: name.trim().to_string(),
         cmdline_joined: String::from_utf8_lossy(&joined).into_owned(),
         cmdline_spaced: String::from_utf8_lossy(&spaced).into_owned(),
     })
@@ -60,13 +56,13 @@ pub fn all_procs(proc: &Path) -> Result<Vec<Proc>, CollectError> {
             continue;
         }
         let base = entry.path();
-        // A process may exit between the listing and the reads: skip it. `comm` holds exactly the `Name:` of
-        // status (Go reads status) at a tenth of the bytes.
+        // A process may exit between the listing and the reads: skip it. `comm` holds the `Name:` of status
+        // (which Go reads) at a tenth of the bytes.
         let (Ok(comm), Ok(cmdline)) = (std::fs::read_to_string(base.join("comm")), std::fs::read(base.join("cmdline")))
         else {
             continue;
         };
-        if let Some(p) = parse_proc(&format!("Name:\t{}", comm.trim_end_matches('\n')), &cmdline) {
+        if let Some(p) = parse_proc(&comm, &cmdline) {
             out.push(p);
         }
     }
@@ -100,7 +96,7 @@ mod tests {
 
     #[test]
     fn go_matching_rules() {
-        let p = parse_proc("Name:\tjava\nState:\tS\n", b"java\0-jar\0x.jar\0").unwrap();
+        let p = parse_proc("java\n", b"java\0-jar\0x.jar\0").unwrap();
         assert_eq!(p.cmdline_joined, "java-jarx.jar");
         assert!(matches(&rule(Some("java"), None), &p));
         assert!(!matches(&rule(Some("jav"), None), &p));
@@ -108,7 +104,7 @@ mod tests {
         assert!(matches(&rule(None, Some("java -jar x.jar")), &p));
         assert!(matches(&rule(Some("java"), Some("x.jar")), &p));
         assert!(!matches(&rule(Some("nginx"), Some("x.jar")), &p));
-        assert!(parse_proc("Name:\tkthreadd\n", b"").is_none());
+        assert!(parse_proc("kthreadd\n", b"").is_none());
         let s = samples(&[("name=java".into(), rule(Some("java"), None))], &[p.clone(), p]);
         assert_eq!((s[0].value, s[0].tags.as_str()), (2.0, "name=java"));
     }
