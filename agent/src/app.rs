@@ -176,14 +176,7 @@ impl Agent {
 
     /// Whether a caller may use the routes that change state: loopback, or an IP HBS lists as trustable.
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-            v4 => v4,
-        };
-        if ip.is_loopback() {
-            return true;
-        }
-        self.trustable_ips().unwrap_or_default().iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
+        falcon_proto::netutil::is_trusted(ip, self.trustable_ips().unwrap_or_default().iter())
     }
 }
 

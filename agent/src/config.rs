@@ -5,39 +5,13 @@
 //! crashes on first use; a missing section here takes its defaults. [`Config::validate`] rejects values that
 //! cannot work, naming the key.
 
-use falcon_proto::cli::{read_config_object, ConfigFileError};
+use falcon_proto::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Why a configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// Unreadable or not JSON.
-    #[error(transparent)]
-    File(#[from] ConfigFileError),
-    /// A key of the wrong type (Go's decoder text names it).
-    #[error("config file {path}: {reason}")]
-    Decode {
-        /// The file.
-        path: String,
-        /// Go-style reason.
-        reason: String,
-    },
-    /// A value that cannot work.
-    #[error("config key {key}: {reason}")]
-    Invalid {
-        /// Dotted key, e.g. `transfer.interval`.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.to_string(), reason: reason.into() }
-}
+pub use falcon_proto::cli::ConfigError;
 
 go_struct! {
     /// The `plugin` section.

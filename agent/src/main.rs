@@ -88,7 +88,7 @@ async fn run(cfg: Config, args: Args) -> ExitCode {
     tracing::info!(version = falcon_agent::identity::VERSION, endpoint = ?agent.endpoint(), "falcon-agent started");
     let mut stop = shutdown.clone();
     tokio::select! {
-        _ = wait_for_signal() => {}
+        _ = falcon_proto::shutdown::signal() => {}
         _ = stop.wait() => {}
     }
     tracing::info!("stopping");
@@ -96,16 +96,4 @@ async fn run(cfg: Config, args: Args) -> ExitCode {
     agent.plugins.clear();
     running.finish(Duration::from_secs(5)).await;
     ExitCode::SUCCESS
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

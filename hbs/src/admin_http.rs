@@ -14,11 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 fn trusted(h: &Hbs, ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    ip.is_loopback() || h.config().trustable.iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
+    falcon_proto::netutil::is_trusted(ip, h.config().trustable.iter())
 }
 
 fn refused() -> Response {

@@ -1,33 +1,11 @@
 //! The Go HBS configuration file, unchanged (`g/cfg.go`), with `database` naming a SQLite file.
 
-use falcon_proto::cli::{read_config_object, ConfigFileError};
+use falcon_proto::cli::read_config_object;
 use falcon_proto::go_struct;
 use falcon_proto::gojson;
 use std::path::Path;
 
-/// Why a configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// Unreadable or not JSON.
-    #[error(transparent)]
-    File(#[from] ConfigFileError),
-    /// A key of the wrong type.
-    #[error("config file {path}: {reason}")]
-    Decode {
-        /// The file.
-        path: String,
-        /// Go-style reason.
-        reason: String,
-    },
-    /// A value that cannot work.
-    #[error("config key {key}: {reason}")]
-    Invalid {
-        /// Key.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
+pub use falcon_proto::cli::ConfigError;
 
 go_struct! {
     /// The `http` section.

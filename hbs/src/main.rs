@@ -210,7 +210,7 @@ async fn serve(cfg: Config, path: PathBuf, db: Db) -> ExitCode {
     }
     eprintln!("falcon-hbs: ready");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-hbs started");
-    wait_for_signal().await;
+    falcon_proto::shutdown::signal().await;
     trigger.trigger();
     tracing::info!("stopped");
     ExitCode::SUCCESS
@@ -311,17 +311,5 @@ fn export(db: &Db, show: impl FnOnce(&Document)) -> ExitCode {
             eprintln!("falcon-hbs: {e}");
             ExitCode::from(1)
         }
-    }
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
     }
 }

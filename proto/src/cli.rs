@@ -24,6 +24,35 @@ pub enum ConfigFileError {
     },
 }
 
+/// Why a configuration cannot be used (every binary's config loader returns this).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable or not JSON.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    /// A key of the wrong type (Go's decoder text names it).
+    #[error("config file {path}: {reason}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// Go-style reason.
+        reason: String,
+    },
+    /// A value that cannot work.
+    #[error("config key {key}: {reason}")]
+    Invalid {
+        /// Dotted key, e.g. `judge.batch`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A value that cannot work, naming its key.
+pub fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), reason: reason.into() }
+}
+
 /// A config file's bytes, and the object they hold (for checking which sections are present).
 #[derive(Debug, Clone)]
 pub struct ConfigObject {

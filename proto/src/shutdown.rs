@@ -50,3 +50,16 @@ impl Shutdown {
         }
     }
 }
+
+/// Waits for SIGTERM or SIGINT (what every binary stops on; Ctrl-C alone when the handlers cannot be set).
+pub async fn signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -7,39 +7,13 @@
 //! then rejects values that cannot work, naming the key. A few keys of ours extend Go's (`queueSize` per
 //! output, `drainTimeout`); Go ignores them.
 
-use falcon_proto::cli::{read_config_object, ConfigFileError};
+use falcon_proto::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Why a configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// Unreadable or not JSON.
-    #[error(transparent)]
-    File(#[from] ConfigFileError),
-    /// A key of the wrong type (Go's decoder text names it).
-    #[error("config file {path}: {reason}")]
-    Decode {
-        /// The file.
-        path: String,
-        /// Go-style reason.
-        reason: String,
-    },
-    /// A value that cannot work.
-    #[error("config key {key}: {reason}")]
-    Invalid {
-        /// Dotted key, e.g. `judge.batch`.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.to_string(), reason: reason.into() }
-}
+pub use falcon_proto::cli::ConfigError;
 
 /// The default bound of every send queue (Go's `DefaultSendQueueMaxSize`).
 pub const DEFAULT_QUEUE_SIZE: i64 = 102_400;

@@ -78,22 +78,9 @@ async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
     }
     eprintln!("falcon-transfer: ready");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-transfer started");
-    wait_for_signal().await;
+    falcon_proto::shutdown::signal().await;
     tracing::info!("stopping: no longer accepting, draining queues");
     let left = running.shutdown().await;
     tracing::info!(undelivered = left, "stopped");
     ExitCode::SUCCESS
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        // Without signal handlers, Ctrl-C still works through tokio's default.
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }
