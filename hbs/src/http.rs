@@ -11,18 +11,18 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-#[derive(Serialize)]
-struct Dto<'a, T: Serialize> {
-    msg: &'a str,
-    data: &'a T,
+fn json(body: Vec<u8>) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_proto::render::JSON_CONTENT_TYPE));
+    r
 }
 
-/// `{"msg":"success","data":...}`.
+/// `{"msg":"success","data":...}`; an unencodable value gives a 500 with the encoder's error.
 pub fn data<T: Serialize>(v: &T) -> Response {
-    let body = falcon_proto::gojson::to_vec(&Dto { msg: "success", data: v }).unwrap_or_default();
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
-    r
+    match falcon_proto::render::data_json(v) {
+        Ok(body) => json(body),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 /// Plain text.
@@ -119,17 +119,7 @@ async fn config_reload(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo
     }
     match h.reload_config() {
         Ok(c) => data(&*c),
-        Err(e) => {
-            #[derive(Serialize)]
-            struct Msg {
-                msg: String,
-            }
-            let body = falcon_proto::gojson::to_vec(&Msg { msg: format!("reload failed, running config kept: {e}") })
-                .unwrap_or_default();
-            let mut r = (StatusCode::OK, body).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
-            r
-        }
+        Err(e) => json(falcon_proto::render::msg_json(&format!("reload failed, running config kept: {e}"))),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod model;
 pub mod netutil;
 pub mod pool;
 pub mod ratelog;
+pub mod render;
 pub mod ring;
 pub mod rpc_table;
 pub mod shutdown;

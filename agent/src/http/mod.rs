@@ -45,21 +45,15 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .with_state(agent)
 }
 
-#[derive(Serialize)]
-struct Dto<'a, T: Serialize> {
-    msg: &'a str,
-    data: &'a T,
-}
-
 fn json(bytes: Vec<u8>) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_proto::render::JSON_CONTENT_TYPE));
     r
 }
 
 /// Go's `RenderDataJson`: `{"msg":"success","data":...}`.
 pub fn data<T: Serialize>(v: &T) -> Response {
-    match falcon_proto::gojson::to_vec(&Dto { msg: "success", data: v }) {
+    match falcon_proto::render::data_json(v) {
         Ok(b) => json(b),
         Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
@@ -67,11 +61,7 @@ pub fn data<T: Serialize>(v: &T) -> Response {
 
 /// Go's `RenderMsgJson`: `{"msg":"..."}`.
 pub fn msg(m: &str) -> Response {
-    #[derive(Serialize)]
-    struct Msg<'a> {
-        msg: &'a str,
-    }
-    json(falcon_proto::gojson::to_vec(&Msg { msg: m }).unwrap_or_default())
+    json(falcon_proto::render::msg_json(m))
 }
 
 /// Data or the error as a msg (Go's `AutoRender`).

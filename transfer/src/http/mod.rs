@@ -68,15 +68,9 @@ fn http_error(status: StatusCode, msg: &str) -> Response {
     r
 }
 
-#[derive(Serialize)]
-struct Dto<'a, T: Serialize> {
-    msg: &'a str,
-    data: &'a T,
-}
-
 /// Go's `RenderDataJson`; an unencodable value (NaN) gives Go's 500 with the encoder's error.
 fn data<T: Serialize>(value: &T) -> Response {
-    match falcon_proto::gojson::to_vec(&Dto { msg: "success", data: value }) {
+    match falcon_proto::render::data_json(value) {
         Ok(bytes) => {
             let mut r = Response::new(Body::from(bytes));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
