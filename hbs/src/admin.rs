@@ -3,7 +3,7 @@
 //! (`falcon-hbs admin ...`) and the HTTP API (`/admin/...`) both run these. Every operation is one transaction,
 //! validated first: bad input gets a clear error and changes nothing.
 
-use crate::db::{sql, Db, DbError};
+use crate::db::{query_all, sql, Db, DbError};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
@@ -524,42 +524,41 @@ impl Db {
     /// The whole configuration.
     pub fn export(&self) -> Result<Document, DbError> {
         let c = self.conn();
-        let mut d = Document::default();
-        let mut q = c
-            .prepare("SELECT hostname, ip, maintain_begin, maintain_end FROM host ORDER BY hostname")
-            .map_err(sql("export hosts"))?;
-        d.hosts = q
-            .query_map([], |r| {
-                Ok(HostDoc { hostname: r.get(0)?, ip: r.get(1)?, maintain_begin: r.get(2)?, maintain_end: r.get(3)? })
-            })
-            .map_err(sql("export hosts"))?
-            .collect::<Result<_, _>>()
-            .map_err(sql("export hosts"))?;
-        let mut q = c
-            .prepare("SELECT t.id, t.tpl_name, COALESCE(p.tpl_name, ''), t.action_id, t.create_user FROM tpl t LEFT JOIN tpl p ON p.id = t.parent_id ORDER BY t.id")
-            .map_err(sql("export templates"))?;
-        let tpls: Vec<(i64, TemplateDoc)> = q
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    TemplateDoc {
-                        name: r.get(1)?,
-                        parent: r.get(2)?,
-                        action_id: r.get(3)?,
-                        creator: r.get(4)?,
-                        strategies: vec![],
-                    },
-                ))
-            })
-            .map_err(sql("export templates"))?
-            .collect::<Result<_, _>>()
-            .map_err(sql("export templates"))?;
-        let mut sq = c
-            .prepare("SELECT metric, tags, func, op, right_value, max_step, priority, note, run_begin, run_end FROM strategy WHERE tpl_id=?1 ORDER BY id")
-            .map_err(sql("export strategies"))?;
+        let c: &rusqlite::Connection = &c;
+        let mut d = Document {
+            hosts: query_all(
+                c,
+                "export hosts",
+                "SELECT hostname, ip, maintain_begin, maintain_end FROM host ORDER BY hostname",
+                [],
+                |r| {
+                    Ok(HostDoc {
+                        hostname: r.get(0)?,
+                        ip: r.get(1)?,
+                        maintain_begin: r.get(2)?,
+                        maintain_end: r.get(3)?,
+                    })
+                },
+            )?,
+            ..Default::default()
+        };
+        let tpls = query_all(
+            c,
+            "export templates",
+            "SELECT t.id, t.tpl_name, COALESCE(p.tpl_name, ''), t.action_id, t.create_user FROM tpl t LEFT JOIN tpl p ON p.id = t.parent_id ORDER BY t.id",
+            [],
+            |r| {
+                let t = TemplateDoc { name: r.get(1)?, parent: r.get(2)?, action_id: r.get(3)?, creator: r.get(4)?, strategies: vec![] };
+                Ok((r.get::<_, i64>(0)?, t))
+            },
+        )?;
         for (id, mut t) in tpls {
-            t.strategies = sq
-                .query_map(params![id], |r| {
+            t.strategies = query_all(
+                c,
+                "export strategies",
+                "SELECT metric, tags, func, op, right_value, max_step, priority, note, run_begin, run_end FROM strategy WHERE tpl_id=?1 ORDER BY id",
+                params![id],
+                |r| {
                     Ok(StrategyDoc {
                         metric: r.get(0)?,
                         tags: r.get(1)?,
@@ -572,28 +571,15 @@ impl Db {
                         run_begin: r.get(8)?,
                         run_end: r.get(9)?,
                     })
-                })
-                .map_err(sql("export strategies"))?
-                .collect::<Result<_, _>>()
-                .map_err(sql("export strategies"))?;
+                },
+            )?;
             d.templates.push(t);
         }
-        let mut q = c.prepare("SELECT id, grp_name FROM grp ORDER BY id").map_err(sql("export groups"))?;
-        let groups: Vec<(i64, String)> = q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(sql("export groups"))?
-            .collect::<Result<_, _>>()
-            .map_err(sql("export groups"))?;
+        let groups = query_all(c, "export groups", "SELECT id, grp_name FROM grp ORDER BY id", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         for (gid, name) in groups {
-            let list = |q: &str| -> Result<Vec<String>, DbError> {
-                let mut s = c.prepare(q).map_err(sql("export group"))?;
-                let v = s
-                    .query_map(params![gid], |r| r.get(0))
-                    .map_err(sql("export group"))?
-                    .collect::<Result<_, _>>()
-                    .map_err(sql("export group"));
-                v
-            };
+            let list = |q: &str| query_all(c, "export group", q, params![gid], |r| r.get(0));
             d.groups.push(GroupDoc {
                 name,
                 hosts: list("SELECT h.hostname FROM grp_host gh JOIN host h ON h.id = gh.host_id WHERE gh.grp_id=?1 ORDER BY h.hostname")?,
@@ -601,11 +587,12 @@ impl Db {
                 plugins: list("SELECT dir FROM plugin_dir WHERE grp_id=?1 ORDER BY id")?,
             });
         }
-        let mut q = c
-            .prepare("SELECT expression, func, op, right_value, max_step, priority, note, action_id, pause FROM expression ORDER BY id")
-            .map_err(sql("export expressions"))?;
-        d.expressions = q
-            .query_map([], |r| {
+        d.expressions = query_all(
+            c,
+            "export expressions",
+            "SELECT expression, func, op, right_value, max_step, priority, note, action_id, pause FROM expression ORDER BY id",
+            [],
+            |r| {
                 Ok(ExpressionDoc {
                     expression: r.get(0)?,
                     func: r.get(1)?,
@@ -617,10 +604,8 @@ impl Db {
                     action_id: r.get(7)?,
                     pause: r.get::<_, i64>(8)? != 0,
                 })
-            })
-            .map_err(sql("export expressions"))?
-            .collect::<Result<_, _>>()
-            .map_err(sql("export expressions"))?;
+            },
+        )?;
         Ok(d)
     }
 }

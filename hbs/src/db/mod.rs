@@ -31,6 +31,19 @@ pub fn sql(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> DbError {
     move |source| DbError::Sql { what, source }
 }
 
+/// Runs `q` and maps every row with `f`; `what` names the read in errors.
+pub fn query_all<T, P: rusqlite::Params>(
+    c: &Connection,
+    what: &str,
+    q: &str,
+    params: P,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, DbError> {
+    let mut stmt = c.prepare_cached(q).map_err(sql(what))?;
+    let rows = stmt.query_map(params, f).map_err(sql(what))?;
+    rows.collect::<Result<_, _>>().map_err(sql(what))
+}
+
 /// The database handle (one connection: HBS writes little, and reads come from the caches).
 pub struct Db {
     conn: Mutex<Connection>,
