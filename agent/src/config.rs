@@ -214,19 +214,27 @@ impl Config {
     /// Reads, decodes and validates `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = read_config_object(path)?;
-        Self::from_bytes(&file.bytes, &path.display().to_string())
+        Self::from_json(&file.bytes, &file.object, &path.display().to_string())
     }
 
     /// Decodes and validates a config file's bytes (`name` is used in errors).
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Config, ConfigError> {
-        let mut cfg = Config::default();
-        // The ignore list is a map: Go decodes a file's map into a fresh one, so the defaults must not
-        // survive next to the file's own list.
-        cfg.ignore.clear();
-        let mut probe: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
             .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.to_string() })?;
-        let has_ignore = probe.keys().any(|k| gojson::eq_fold("ignore", k));
-        probe.clear();
+        Self::from_json(bytes, &object, name)
+    }
+
+    /// Decodes and validates a config file's bytes and its already-parsed top-level object.
+    pub fn from_json(
+        bytes: &[u8],
+        object: &serde_json::Map<String, serde_json::Value>,
+        name: &str,
+    ) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        // The ignore list is a map, and decoding merges a file's map into the existing one; Go decodes into a
+        // fresh (nil) map, so the defaults must not survive next to the file's own list.
+        cfg.ignore.clear();
+        let has_ignore = object.keys().any(|k| gojson::eq_fold("ignore", k));
         gojson::decode_into(bytes, &mut cfg, gojson::Ctx::top("g.GlobalConfig"))
             .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.0 })?;
         if !has_ignore {

@@ -13,13 +13,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Flags of the groups still running.
-#[derive(Default)]
-pub struct Busy(HashMap<&'static str, Arc<AtomicBool>>);
+/// The collectors, built once, and the flags of the groups still running.
+pub struct Busy {
+    registry: Arc<Vec<Collector>>,
+    flags: HashMap<&'static str, Arc<AtomicBool>>,
+}
+
+impl Default for Busy {
+    fn default() -> Self {
+        Busy { registry: Arc::new(collector::registry()), flags: HashMap::new() }
+    }
+}
 
 impl Busy {
     fn flag(&mut self, name: &'static str) -> Arc<AtomicBool> {
-        self.0.entry(name).or_default().clone()
+        self.flags.entry(name).or_default().clone()
     }
 }
 
@@ -65,13 +73,12 @@ pub fn start_cycle(agent: &Arc<Agent>, busy: &mut Busy, ts: i64) {
             return;
         }
     };
-    let registry = Arc::new(collector::registry());
+    let registry = busy.registry.clone();
     for (group, name) in [(Group::Core, "core"), (Group::Ports, "ports"), (Group::Df, "df")] {
         let flag = busy.flag(name);
-        let members: Vec<&'static str> = registry.iter().filter(|c| c.group == group).map(|c| c.name).collect();
         if flag.swap(true, Ordering::AcqRel) {
-            for m in &members {
-                agent.stats.overrun(m);
+            for c in registry.iter().filter(|c| c.group == group) {
+                agent.stats.overrun(c.name);
             }
             tracing::warn!(group = name, "previous run still busy: skipped this cycle");
             continue;

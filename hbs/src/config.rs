@@ -69,16 +69,10 @@ impl Config {
 
     /// Decodes and validates bytes (`name` for errors).
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Config, ConfigError> {
+        // A list in the file replaces the default one (as a slice does in Go).
         let mut cfg = Config::default();
-        cfg.trustable.clear();
-        let has_trustable = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
-            .map(|m| m.keys().any(|k| gojson::eq_fold("trustable", k)))
-            .unwrap_or(false);
         gojson::decode_into(bytes, &mut cfg, gojson::Ctx::top("g.GlobalConfig"))
             .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.0 })?;
-        if !has_trustable {
-            cfg.trustable = Config::default().trustable;
-        }
         if cfg.database.contains("@tcp(") || cfg.database.contains("@unix(") {
             return Err(ConfigError::Invalid {
                 key: "database".into(),
