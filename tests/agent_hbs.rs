@@ -1,22 +1,15 @@
 //! Our agent against our HBS: checks added with `falcon-hbs admin` reach the agent within a heartbeat and
 //! show up as `net.port.listen` items at the transfer.
 
-use falcon_proto::jsonrpc::registry::Registry;
-use falcon_proto::jsonrpc::server::{spawn, ServerConfig};
-use falcon_proto::model::{MetricValue, TransferResponse};
 use falcon_tests::daemon::{workspace_bin, Daemon};
+use falcon_tests::fake::{Calls, FakeTransfer};
 use falcon_tests::http;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for(what: &str, secs: u64, ok: impl FnMut() -> bool) {
+    falcon_tests::util::wait_for(what, Duration::from_secs(secs), ok)
 }
 
 fn admin(cfg: &Path, args: &[&str]) {
@@ -31,20 +24,7 @@ fn admin(cfg: &Path, args: &[&str]) {
 #[test]
 fn admin_checks_reach_the_agent() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let items: Arc<Mutex<Vec<MetricValue>>> = Default::default();
-    let mut reg = Registry::new();
-    let it = items.clone();
-    reg.register("Transfer.Update", move |batch: Vec<MetricValue>| {
-        let it = it.clone();
-        async move {
-            let total = batch.len() as i64;
-            it.lock().unwrap().extend(batch);
-            Ok(TransferResponse { message: "ok".into(), total, invalid: 0, latency: 0 })
-        }
-    })
-    .unwrap();
-    let (_stop, shutdown) = falcon_proto::shutdown::channel();
-    let (transfer, _) = rt.block_on(spawn("127.0.0.1:0", reg, ServerConfig::default(), shutdown)).unwrap();
+    let transfer = FakeTransfer::start(&rt, "127.0.0.1:0", Calls::default());
 
     let dir = std::env::temp_dir().join(format!("falcon-e2e-agent-hbs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -65,9 +45,10 @@ fn admin_checks_reach_the_agent() {
         format!(
             r#"{{"debug":false,"hostname":"e2e-host",
             "heartbeat":{{"enabled":true,"addr":"{}","interval":1,"timeout":1000}},
-            "transfer":{{"enabled":true,"addrs":["{transfer}"],"interval":1,"timeout":1000}},
+            "transfer":{{"enabled":true,"addrs":["{}"],"interval":1,"timeout":1000}},
             "http":{{"enabled":true,"listen":"127.0.0.1:0"}}}}"#,
-            hbs.addr("rpc")
+            hbs.addr("rpc"),
+            transfer.addr
         ),
     )
     .unwrap();
@@ -83,18 +64,14 @@ fn admin_checks_reach_the_agent() {
     admin(&hbs_cfg, &["strategy", "add", "base", "net.port.listen", "--tags", &format!("port={port}")]);
     let tags = format!("port={port}");
     let seen = |tags: &str, v: f64| {
-        items
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|m| m.metric == "net.port.listen" && m.tags == tags && m.value.as_f64() == Some(v))
+        transfer.items().iter().any(|m| m.metric == "net.port.listen" && m.tags == tags && m.value.as_f64() == Some(v))
     };
     wait_for("net.port.listen from the admin check", 15, || seen(&tags, 1.0));
     // A second check changes the checksum; the agent picks up the new set.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     admin(&hbs_cfg, &["strategy", "add", "base", "net.port.listen", "--tags", &format!("port={free}")]);
     wait_for("the second check", 15, || seen(&format!("port={free}"), 0.0));
-    assert!(items.lock().unwrap().iter().all(|m| m.endpoint == "e2e-host"));
+    assert!(transfer.items().iter().all(|m| m.endpoint == "e2e-host"));
     drop(listening);
     std::fs::remove_dir_all(&dir).ok();
 }

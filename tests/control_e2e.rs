@@ -7,10 +7,11 @@ use falcon_proto::tags::{parse_tags, pk};
 use falcon_tests::daemon::workspace_bin;
 use falcon_tests::go::GoProcess;
 use falcon_tests::http;
+use falcon_tests::util::git;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Stack {
     root: PathBuf,
@@ -65,12 +66,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+fn wait_for(what: &str, secs: u64, ok: impl FnMut() -> bool) {
+    falcon_tests::util::wait_for(what, Duration::from_secs(secs), ok)
 }
 
 fn sink() -> (GoProcess, String) {
@@ -80,34 +77,12 @@ fn sink() -> (GoProcess, String) {
 }
 
 fn drain(mut p: GoProcess, service: &str) -> Vec<Value> {
-    p.finish_with_marker();
-    let mut out = Vec::new();
-    loop {
-        let l = p.line();
-        if l == "END" || l.is_empty() {
-            break;
-        }
-        if let Some(json) = l.strip_prefix(&format!("{service} ")) {
-            out.push(serde_json::from_str(json).unwrap());
-        }
-    }
-    out
+    p.sink_items(service).iter().map(|j| serde_json::from_str(j).unwrap()).collect()
 }
 
 fn alive(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=master"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 fn item_pk(v: &Value) -> String {

@@ -7,16 +7,13 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use falcon_tests::util::{arg, status_kb};
+
 use common::*;
 use falcon_proto::model::BuiltinMetric;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
@@ -35,14 +32,6 @@ fn cpu(pid: u32) -> (f64, f64) {
     let t = clock_ticks();
     // Fields 14-17 of stat are utime, stime, cutime, cstime; `after` starts at field 3.
     ((f[11] + f[12]) / t, (f[13] + f[14]) / t)
-}
-
-fn status_kb(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0)))
-        .unwrap_or(0)
 }
 
 fn main() {

@@ -5,21 +5,11 @@ mod common;
 
 use common::*;
 use falcon_tests::http;
+use falcon_tests::util::git;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=master"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
-}
 
 fn script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;

@@ -7,6 +7,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use falcon_tests::util::{arg, status_kb};
+
 use common::*;
 use falcon_hbs::admin::{Document, GroupDoc, HostDoc, Op, StrategyDoc, TemplateDoc};
 use falcon_hbs::db::Db;
@@ -16,11 +18,6 @@ use falcon_proto::model::{
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 const HOSTS: usize = 10_000;
 const GROUPS: usize = 500;
@@ -61,14 +58,6 @@ fn document() -> Document {
         groups,
         expressions: vec![],
     }
-}
-
-fn vm_kb(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0)))
-        .unwrap_or(0)
 }
 
 fn main() {
@@ -144,8 +133,8 @@ fn main() {
         calls as f64 / secs as f64,
         pct(0.50),
         pct(0.99),
-        vm_kb(pid, "VmRSS:"),
-        vm_kb(pid, "VmHWM:"),
+        status_kb(pid, "VmRSS:"),
+        status_kb(pid, "VmHWM:"),
     );
     drop(hbs);
     std::fs::remove_dir_all(&dir).ok();

@@ -95,6 +95,24 @@ impl GoProcess {
         }
     }
 
+    /// For `gob-sink`: asks for its recording and returns the JSON of every item it got for `service`
+    /// (`Judge` or `Graph`), in arrival order.
+    pub fn sink_items(&mut self, service: &str) -> Vec<String> {
+        self.finish_with_marker();
+        let prefix = format!("{service} ");
+        let mut out = Vec::new();
+        loop {
+            let l = self.line();
+            if l == "END" || l.is_empty() {
+                break;
+            }
+            if let Some(json) = l.strip_prefix(&prefix) {
+                out.push(json.to_string());
+            }
+        }
+        out
+    }
+
     /// Waits for the process to exit, up to `timeout`; returns whether it exited successfully.
     pub fn wait(&mut self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;

@@ -111,17 +111,7 @@ fn expected(m: &MetricValue) -> (JudgeItem, GraphItem) {
 
 /// The items a sink recorded for `service`, as Go's JSON, sorted.
 fn dump(p: &mut GoProcess, service: &str) -> Vec<String> {
-    p.finish_with_marker();
-    let mut out = Vec::new();
-    loop {
-        let l = p.line();
-        if l == "END" || l.is_empty() {
-            break;
-        }
-        if let Some(json) = l.strip_prefix(&format!("{service} ")) {
-            out.push(json.to_string());
-        }
-    }
+    let mut out = p.sink_items(service);
     out.sort();
     out
 }

@@ -5,60 +5,25 @@
 use falcon_proto::jsonrpc::registry::Registry;
 use falcon_proto::jsonrpc::server::{spawn, ServerConfig};
 use falcon_proto::model::{
-    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse, MetricValue,
-    NullRpcRequest, SimpleRpcResponse, TransferResponse,
+    AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse,
+    NullRpcRequest, SimpleRpcResponse,
 };
 use falcon_proto::shutdown::{channel, ShutdownTrigger};
 use falcon_tests::daemon::Daemon;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A runtime for the fake peers.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
 }
 
-/// Every `Transfer.Update` call received, one Vec per call.
-pub type Calls = Arc<Mutex<Vec<Vec<MetricValue>>>>;
-
-/// A fake transfer.
-pub struct FakeTransfer {
-    /// Where it listens.
-    pub addr: String,
-    /// What it received.
-    pub calls: Calls,
-    stop: ShutdownTrigger,
-}
-
-impl FakeTransfer {
-    /// Stops listening and drops its connections.
-    pub fn stop(self) {
-        self.stop.trigger();
-    }
-
-    /// Every item received so far.
-    pub fn items(&self) -> Vec<MetricValue> {
-        self.calls.lock().unwrap().iter().flatten().cloned().collect()
-    }
-}
+pub use falcon_tests::fake::{Calls, FakeTransfer};
 
 /// Starts a fake transfer on `addr` (use `127.0.0.1:0` for a free port) recording into `calls`.
 pub fn fake_transfer(rt: &tokio::runtime::Runtime, addr: &str, calls: Calls) -> FakeTransfer {
-    let mut reg = Registry::new();
-    let c = calls.clone();
-    reg.register("Transfer.Update", move |items: Vec<MetricValue>| {
-        let c = c.clone();
-        async move {
-            let total = items.len() as i64;
-            c.lock().unwrap().push(items);
-            Ok(TransferResponse { message: "ok".into(), total, invalid: 0, latency: 0 })
-        }
-    })
-    .unwrap();
-    let (stop, shutdown) = channel();
-    let (local, _) = rt.block_on(spawn(addr, reg, ServerConfig::default(), shutdown)).unwrap();
-    FakeTransfer { addr: local.to_string(), calls, stop }
+    FakeTransfer::start(rt, addr, calls)
 }
 
 /// What the fake HBS hands out and what it saw.
@@ -158,10 +123,6 @@ pub fn start_agent(dir: &Path, cfg: &str) -> Daemon {
 }
 
 /// Polls `ok` every 50 ms for up to `secs` seconds.
-pub fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+pub fn wait_for(what: &str, secs: u64, ok: impl FnMut() -> bool) {
+    falcon_tests::util::wait_for(what, Duration::from_secs(secs), ok)
 }

@@ -10,7 +10,7 @@ use falcon_tests::http;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A judge+graph gob node in its own thread, recording the PK of every item it receives.
 pub struct Sink {
@@ -97,12 +97,8 @@ pub fn counter(http_addr: &str, name: &str) -> i64 {
 }
 
 /// Polls `ok` for up to 30 s.
-pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+pub fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    falcon_tests::util::wait_for(what, Duration::from_secs(30), ok)
 }
 
 /// A config with the given judge and graph clusters (JSON object bodies) and extra top-level keys.
