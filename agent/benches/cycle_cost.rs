@@ -1,22 +1,37 @@
-//! Runs the release agent for a while at a 1 s interval against an in-process fake transfer and HBS (which
-//! hands out a port, a process rule, a du path and a URL, so du and curl run every cycle as in Go's
-//! measurement) and reports CPU per cycle (own and children) and peak RSS (VmHWM).
+//! CPU per cycle and peak RSS of the release agent, and of the Go v0.3 agent in the same run when
+//! `FALCON_GO_AGENT` names its binary (`scripts/build-go-agent.sh` builds one).
 //!
-//! `cargo bench -p falcon-agent --bench cycle_cost -- --secs 60`
+//! `[FALCON_GO_AGENT=/path] cargo bench -p falcon-agent --bench cycle_cost -- --secs 30 [--conns 3000]
+//! [--scenarios abc]`
+//!
+//! Each agent runs alone at a 1 s interval, plugins off, against its own in-process fake transfer and HBS, in
+//! three scenarios:
+//! - (a) no checks from HBS;
+//! - (b) one check of each kind: a listening port, a `proc.num` rule, a `du.bs` path and a `url.check.health`
+//!   URL served by this benchmark;
+//! - (c) the checks of (b) while the benchmark holds `--conns` established loopback TCP connections, to show
+//!   whether a cycle's cost grows with the number of sockets on the host.
+//!
+//! The window starts when the agent's first cycle has arrived plus one second, and lasts `--secs`. CPU is the
+//! agent's utime+stime and its children's (du, curl, ss) from `/proc/<pid>/stat`; peak RSS is VmHWM at the end.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
+use falcon_proto::jsonrpc::registry::Registry;
+use falcon_proto::jsonrpc::server::{spawn, ServerConfig};
+use falcon_proto::model::{
+    AgentHeartbeatRequest, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse, NullRpcRequest, SimpleRpcResponse,
+};
+use falcon_proto::shutdown::{channel, ShutdownTrigger};
+use falcon_tests::fake::FakeTransfer;
 use falcon_tests::util::{arg, status_kb};
-
-use common::*;
-use falcon_proto::model::BuiltinMetric;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
+    Command::new("getconf")
         .arg("CLK_TCK")
         .output()
         .ok()
@@ -31,56 +46,209 @@ fn cpu(pid: u32) -> (f64, f64) {
     let f: Vec<f64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
     let t = clock_ticks();
     // Fields 14-17 of stat are utime, stime, cutime, cstime; `after` starts at field 3.
-    ((f[11] + f[12]) / t, (f[13] + f[14]) / t)
+    let g = |i: usize| f.get(i).copied().unwrap_or(0.0);
+    ((g(11) + g(12)) / t, (g(13) + g(14)) / t)
 }
 
-fn main() {
-    let secs = arg("--secs", 60);
-    let rt = runtime();
-    let calls: Calls = Default::default();
-    let transfer = fake_transfer(&rt, "127.0.0.1:0", calls.clone());
-    let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listening.local_addr().unwrap().port();
-    let dir = temp_dir("bench");
-    let state = Arc::new(Mutex::new(HbsState::default()));
-    let (hbs, _stop) = fake_hbs(&rt, state.clone());
-    let cfg =
-        config(&hbs, &[&transfer.addr], r#"{"enabled":false}"#, "").replace(r#""debug":true"#, r#""debug":false"#);
-    let agent = start_agent(&dir, &cfg);
-    let pid = agent.pid();
-    let url = format!("url=http://{}/health,timeout=3", agent.addr("http"));
-    // --checks: 1 all four kinds, 0 none, 2..5 only port, proc, du or url (to see what each costs).
-    let which = arg("--checks", 1) as usize;
-    let all = vec![
-        BuiltinMetric { metric: "net.port.listen".into(), tags: format!("port={port}") },
-        BuiltinMetric { metric: "proc.num".into(), tags: "name=falcon-agent".into() },
-        BuiltinMetric { metric: "du.bs".into(), tags: format!("path={}", dir.display()) },
-        BuiltinMetric { metric: "url.check.health".into(), tags: url },
-    ];
-    state.lock().unwrap().checks = match which {
-        0 => vec![],
-        2..=5 => vec![all[which - 2].clone()],
-        _ => all,
+/// A fake HBS that hands out `checks` (Go's checksum, so the agent takes them once).
+fn fake_hbs(rt: &tokio::runtime::Runtime, checks: Vec<BuiltinMetric>) -> (String, ShutdownTrigger) {
+    let mut reg = Registry::new();
+    reg.register("Agent.ReportStatus", |_r: AgentReportRequest| async { Ok(SimpleRpcResponse { code: 0 }) }).unwrap();
+    reg.register("Agent.BuiltinMetrics", move |r: AgentHeartbeatRequest| {
+        let checks = checks.clone();
+        async move {
+            let sum = falcon_proto::tags::builtin_metrics_checksum(
+                checks.iter().map(|m| (m.metric.as_str(), m.tags.as_str())),
+            );
+            let metrics = if sum == r.checksum { vec![] } else { checks };
+            Ok(BuiltinMetricResponse {
+                metrics: Some(metrics),
+                checksum: sum,
+                timestamp: falcon_proto::timefmt::now_unix(),
+            })
+        }
+    })
+    .unwrap();
+    reg.register("Agent.TrustableIps", |_r: NullRpcRequest| async { Ok(String::new()) }).unwrap();
+    let (stop, shutdown) = channel();
+    let (local, _) = rt.block_on(spawn("127.0.0.1:0", reg, ServerConfig::default(), shutdown)).unwrap();
+    (local.to_string(), stop)
+}
+
+/// An HTTP server answering 200 to anything, for the URL check (one thread, until the benchmark exits).
+fn http_ok() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().map_while(Result::ok) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    addr
+}
+
+/// `n` established loopback connections (both ends held), at most 8,000.
+fn hold_connections(n: usize) -> Vec<TcpStream> {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut held = Vec::with_capacity(2 * n);
+    for _ in 0..n.min(8_000) {
+        let Ok(c) = TcpStream::connect(addr) else { break };
+        let Ok((s, _)) = l.accept() else { break };
+        held.push(c);
+        held.push(s);
+    }
+    held
+}
+
+fn agent_config(host: &str, hbs: &str, transfer: &str) -> String {
+    format!(
+        r#"{{"debug":false,"hostname":"{host}","ip":"127.0.0.1",
+        "plugin":{{"enabled":false,"dir":"./plugin","git":"","logs":"./logs"}},
+        "heartbeat":{{"enabled":true,"addr":"{hbs}","interval":1,"timeout":1000}},
+        "transfer":{{"enabled":true,"addrs":["{transfer}"],"interval":1,"timeout":1000}},
+        "http":{{"enabled":false,"listen":"127.0.0.1:0","backdoor":false}},
+        "collector":{{"ifacePrefix":["eth","em"],"mountPoint":[]}}}}"#
+    )
+}
+
+struct Measured {
+    cycles: usize,
+    items: f64,
+    own_ms: f64,
+    child_ms: f64,
+    hwm_kb: u64,
+    threads: u64,
+}
+
+/// Distinct cycle timestamps (from `agent.alive`) of `host` seen by `transfer`.
+fn cycles(transfer: &FakeTransfer, host: &str) -> (BTreeSet<i64>, usize) {
+    let items = transfer.items();
+    let mine: Vec<_> = items.iter().filter(|m| m.endpoint == host).collect();
+    (mine.iter().filter(|m| m.metric == "agent.alive").map(|m| m.timestamp).collect(), mine.len())
+}
+
+fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: &str) -> Option<Measured> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let transfer = FakeTransfer::start(&rt, "127.0.0.1:0", Default::default());
+    let dir = std::env::temp_dir().join(format!("falcon-cycle-cost-{who}-{scenario}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let listening = TcpListener::bind("127.0.0.1:0").unwrap();
+    let checks = match scenario {
+        'a' => vec![],
+        _ => vec![
+            BuiltinMetric {
+                metric: "net.port.listen".into(),
+                tags: format!("port={}", listening.local_addr().unwrap().port()),
+            },
+            BuiltinMetric { metric: "proc.num".into(), tags: "name=falcon-agent".into() },
+            BuiltinMetric { metric: "du.bs".into(), tags: format!("path={}", dir.display()) },
+            BuiltinMetric { metric: "url.check.health".into(), tags: format!("url=http://{url}/health,timeout=3") },
+        ],
     };
-    let rss_start = status_kb(pid, "VmRSS:");
+    let held = if scenario == 'c' { hold_connections(conns) } else { Vec::new() };
+    let (hbs, _stop) = fake_hbs(&rt, checks);
+    let host = format!("bench-{who}-{scenario}");
+    std::fs::write(dir.join("cfg.json"), agent_config(&host, &hbs, &transfer.addr)).unwrap();
+    let mut child: Child = Command::new(bin)
+        .args(["-c", "cfg.json"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| eprintln!("start {}: {e}", bin.display()))
+        .ok()?;
+    let pid = child.id();
+    // The first cycle comes one interval after start; the checks arrive with the first heartbeat.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cycles(&transfer, &host).0.len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (seen0, items0) = cycles(&transfer, &host);
     let (own0, child0) = cpu(pid);
     std::thread::sleep(Duration::from_secs(secs));
     let (own1, child1) = cpu(pid);
-    let hwm = status_kb(pid, "VmHWM:");
+    let (seen1, items1) = cycles(&transfer, &host);
+    let hwm_kb = status_kb(pid, "VmHWM:");
     let threads = status_kb(pid, "Threads:");
-    let items = transfer.items();
-    let cycles: BTreeSet<i64> = items.iter().filter(|m| m.metric == "agent.alive").map(|m| m.timestamp).collect();
-    let n = cycles.len().max(1) as f64;
-    let per_cycle = items.len() as f64 / n;
-    println!(
-        "agent {secs} s at 1 s: cycles {} items/cycle {per_cycle:.0} own CPU {:.3} s ({:.2} ms/cycle) children {:.3} s ({:.2} ms/cycle) total {:.2} ms/cycle; RSS start {rss_start} kB, peak (VmHWM) {hwm} kB; threads {threads}",
-        cycles.len(),
-        own1 - own0,
-        (own1 - own0) * 1000.0 / n,
-        child1 - child0,
-        (child1 - child0) * 1000.0 / n,
-        ((own1 - own0) + (child1 - child0)) * 1000.0 / n,
-    );
-    drop(agent);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(held);
     std::fs::remove_dir_all(&dir).ok();
+    let n = seen1.difference(&seen0).count();
+    if n == 0 {
+        eprintln!("{who} ({scenario}): no cycle arrived in the window");
+        return None;
+    }
+    Some(Measured {
+        cycles: n,
+        items: (items1 - items0) as f64 / n as f64,
+        own_ms: (own1 - own0) * 1000.0 / n as f64,
+        child_ms: (child1 - child0) * 1000.0 / n as f64,
+        hwm_kb,
+        threads,
+    })
+}
+
+fn main() {
+    let secs = arg("--secs", 30);
+    let conns = arg("--conns", 3000) as usize;
+    let scenarios: Vec<char> = std::env::args()
+        .skip_while(|a| a != "--scenarios")
+        .nth(1)
+        .unwrap_or_else(|| "abc".into())
+        .chars()
+        .filter(|c| matches!(c, 'a' | 'b' | 'c'))
+        .collect();
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_falcon-agent"));
+    let go = std::env::var_os("FALCON_GO_AGENT").map(PathBuf::from).filter(|p| p.exists());
+    if go.is_none() {
+        println!("FALCON_GO_AGENT not set (or missing): measuring ours only");
+    }
+    let url = http_ok();
+    println!("agent cycle cost: {secs} s window per run, 1 s interval, {conns} connections in (c)");
+    println!("| agent | scenario | cycles | items/cycle | own ms/cycle | children ms/cycle | total ms/cycle | peak RSS | threads |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut totals = Vec::new();
+    for s in &scenarios {
+        let mut row = Vec::new();
+        for (who, bin) in [("rust", Some(ours.clone())), ("go", go.clone())] {
+            let Some(bin) = bin else { continue };
+            let Some(m) = run_one(&bin, who, *s, secs, conns, &url) else { continue };
+            let total = m.own_ms + m.child_ms;
+            println!(
+                "| {who} | {s} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} MB | {} |",
+                m.cycles,
+                m.items,
+                m.own_ms,
+                m.child_ms,
+                total,
+                m.hwm_kb as f64 / 1000.0,
+                m.threads
+            );
+            row.push((who, total, m.hwm_kb));
+        }
+        totals.push((*s, row));
+    }
+    for (s, row) in totals {
+        let get = |w: &str| row.iter().find(|r| r.0 == w).copied();
+        match (get("rust"), get("go")) {
+            (Some(r), Some(g)) => println!(
+                "summary ({s}): rust {:.2} ms/cycle, go {:.2} ms/cycle, ratio {:.2}; peak RSS rust {:.1} MB, go {:.1} MB",
+                r.1,
+                g.1,
+                r.1 / g.1.max(1e-9),
+                r.2 as f64 / 1000.0,
+                g.2 as f64 / 1000.0
+            ),
+            (Some(r), None) => println!("summary ({s}): rust {:.2} ms/cycle, peak RSS {:.1} MB", r.1, r.2 as f64 / 1000.0),
+            _ => {}
+        }
+    }
 }

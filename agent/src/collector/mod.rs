@@ -19,6 +19,7 @@ pub mod ports;
 pub mod procs;
 pub mod sampler;
 pub mod snmp;
+pub mod sockdiag;
 pub mod sockstat;
 pub mod table;
 pub mod url;

@@ -1,8 +1,12 @@
 //! `net.port.listen` for the ports HBS hands out. v0.3 runs `ss -t -l -n` and `ss -u -a -n` and gives up on
-//! any line without 4 or 5 columns (which modern iproute2 prints); the socket tables are read directly here.
+//! any line without 4 or 5 columns (which modern iproute2 prints). Here the kernel is asked directly over
+//! sock_diag netlink ([`super::sockdiag`]): TCP listeners and every UDP socket, IPv4 and IPv6. Only where
+//! sock_diag is unavailable are the /proc/net tables read instead (slow: see `sockdiag`).
 
+use super::sockdiag::{local_ports, DiagError, AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, STATE_ALL, STATE_LISTEN};
 use super::{gauge, read, CollectError, Env, Sample};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One socket of /proc/net/{tcp,tcp6,udp,udp6}: local port and the kernel's state code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,8 +19,6 @@ pub struct Socket {
 
 /// TCP LISTEN.
 pub const TCP_LISTEN: u8 = 0x0A;
-/// TCP ESTABLISHED.
-pub const TCP_ESTABLISHED: u8 = 0x01;
 
 /// Parses a /proc/net socket table; malformed lines are skipped.
 pub fn parse_sockets(text: &str) -> Vec<Socket> {
@@ -57,8 +59,42 @@ pub fn read_tables(env: &Env, names: &[&str]) -> Result<Vec<Socket>, CollectErro
     }
 }
 
-/// The listening port set.
+/// The listening port set from sock_diag: TCP LISTEN and every UDP socket, both families. A family the
+/// kernel lacks (no IPv6) is skipped; TCP must answer for at least one family.
+pub fn diag_listening() -> Result<BTreeSet<u16>, DiagError> {
+    let mut ports = BTreeSet::new();
+    let mut tcp_err = None;
+    let mut tcp_ok = false;
+    for family in [AF_INET, AF_INET6] {
+        match local_ports(family, IPPROTO_TCP, STATE_LISTEN) {
+            Ok(p) => {
+                tcp_ok = true;
+                ports.extend(p);
+            }
+            Err(e) => tcp_err = Some(e),
+        }
+        // UDP sockets of a family the kernel cannot dump are not fatal: v0.3 ignored `ss -u` failures too.
+        if let Ok(p) = local_ports(family, IPPROTO_UDP, STATE_ALL) {
+            ports.extend(p);
+        }
+    }
+    match (tcp_ok, tcp_err) {
+        (false, Some(e)) => Err(e),
+        _ => Ok(ports),
+    }
+}
+
+/// The listening port set: sock_diag, or the /proc/net tables when sock_diag fails (said once in the log).
 pub fn listening_ports(env: &Env) -> Result<BTreeSet<u16>, CollectError> {
+    static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
+    match diag_listening() {
+        Ok(p) => return Ok(p),
+        Err(e) => {
+            if !FALLBACK_LOGGED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(error = %e, "sock_diag unavailable: reading /proc/net/tcp* and udp* instead (slower)");
+            }
+        }
+    }
     let tcp = read_tables(env, &["net/tcp", "net/tcp6"])?;
     let udp = read_tables(env, &["net/udp", "net/udp6"]).unwrap_or_default();
     Ok(listening(&tcp, &udp))
@@ -94,6 +130,20 @@ mod tests {
         assert!(tcp.iter().any(|s| s.port == 0x07E8 && s.state == TCP_LISTEN));
         let l = listening(&tcp, &[]);
         assert!(l.contains(&2024));
+    }
+
+    #[test]
+    fn sock_diag_sees_tcp_listeners_and_udp_sockets_of_both_families() {
+        let t4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let u4 = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut want = vec![t4.local_addr().unwrap().port(), u4.local_addr().unwrap().port()];
+        // IPv6 may be off in a container; test it where it exists.
+        let t6 = std::net::TcpListener::bind("[::1]:0").ok();
+        want.extend(t6.iter().map(|l| l.local_addr().unwrap().port()));
+        let got = diag_listening().unwrap();
+        for p in want {
+            assert!(got.contains(&p), "port {p} missing from {got:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! `ss.*`, the TCP line of `ss -s`, computed as iproute2 computes it from /proc/net/sockstat(6) and the
-//! TCP tables, without running `ss` (v0.3 crashes on the `timewait N` that modern `ss -s` prints).
+//! `ss.*`, the TCP line of `ss -s`, computed from the files iproute2 itself reads for it: /proc/net/sockstat,
+//! /proc/net/sockstat6 and `Tcp: CurrEstab` of /proc/net/snmp. No `ss` process (v0.3 crashes on the
+//! `timewait N` that modern `ss -s` prints) and no socket table walk.
 
-use super::ports::{read_tables, TCP_ESTABLISHED};
+use super::table::parse_table;
 use super::{gauge, read, CollectError, Env, Sample};
 
 /// The counters of one `PROTO: key value key value` line of a sockstat file.
@@ -32,12 +33,20 @@ pub fn summary(sockstat: &str, sockstat6: &str, established: u64) -> Vec<Sample>
     ]
 }
 
+/// `Tcp: CurrEstab` of /proc/net/snmp: the sockets in ESTABLISHED or CLOSE-WAIT, IPv4 and IPv6, which is the
+/// `estab` that `ss -s` prints.
+pub fn parse_curr_estab(snmp: &str) -> Result<u64, CollectError> {
+    let tcp = parse_table(snmp, "Tcp:")?;
+    let v = tcp.iter().find(|(k, _)| k == "CurrEstab").map(|(_, v)| *v);
+    v.and_then(|v| u64::try_from(v).ok()).ok_or_else(|| super::parse_err("Tcp:", "no CurrEstab column"))
+}
+
 /// `ss.*`.
 pub fn collect(env: &Env) -> Result<Vec<Sample>, CollectError> {
     let v4 = read(&env.proc_file("net/sockstat"))?;
     let v6 = read(&env.proc_file("net/sockstat6")).unwrap_or_default();
-    let estab = read_tables(env, &["net/tcp", "net/tcp6"])?.iter().filter(|s| s.state == TCP_ESTABLISHED).count();
-    Ok(summary(&v4, &v6, estab as u64))
+    let estab = parse_curr_estab(&read(&env.proc_file("net/snmp"))?)?;
+    Ok(summary(&v4, &v6, estab))
 }
 
 #[cfg(test)]
@@ -70,5 +79,20 @@ mod tests {
         assert_eq!(s[3].value, 0.0);
         assert_eq!(s[1].value, 0.0, "alloc 1 - (inuse 1 - tw 0)");
         assert_eq!(parse_sockstat_line("TCP: inuse x\n", "TCP:"), vec![]);
+    }
+
+    #[test]
+    fn curr_estab_from_snmp() {
+        let snmp = include_str!("../../fixtures/modern/net/snmp");
+        let want = snmp
+            .lines()
+            .filter(|l| l.starts_with("Tcp:"))
+            .nth(1)
+            .and_then(|l| l.split_whitespace().nth(9))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap();
+        assert_eq!(parse_curr_estab(snmp).unwrap(), want);
+        assert!(parse_curr_estab("Tcp: RtoMin\nTcp: 200\n").is_err());
+        assert!(parse_curr_estab("Udp: A\nUdp: 1\n").is_err());
     }
 }
