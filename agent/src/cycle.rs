@@ -102,7 +102,7 @@ pub fn start_cycle(agent: &Arc<Agent>, busy: &mut Busy, ts: i64) {
             tokio::spawn(async move {
                 let t = Instant::now();
                 let s = collector::du::collect(&paths, collector::du::TIMEOUT).await;
-                let failed = s.iter().filter(|x| x.value < 0.0).count();
+                let failed = s.iter().filter(|x| x.value.as_f64() < 0.0).count();
                 agent.stats.record("du.bs", t.elapsed(), (failed > 0).then(|| format!("{failed} paths failed")));
                 submit(&agent, &endpoint, ts, s);
                 flag.store(false, Ordering::Release);

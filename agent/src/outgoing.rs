@@ -1,7 +1,7 @@
 //! What every outgoing item goes through: endpoint, step and timestamp for builtin samples, the `ignore`
 //! list, default tags, and the NaN/Inf guard (Go sends them, the JSON encoder fails, and the whole batch is lost).
 
-use crate::collector::Sample;
+use crate::collector::{Num, Sample};
 use falcon_proto::model::{GoValue, MetricValue};
 use std::collections::BTreeMap;
 
@@ -59,7 +59,10 @@ pub fn builtin(
         .map(|s| MetricValue {
             endpoint: endpoint.to_string(),
             metric: s.metric,
-            value: GoValue::Number(s.value),
+            value: match s.value {
+                Num::Float(v) => GoValue::Number(v),
+                Num::Uint(v) => GoValue::Uint(v),
+            },
             step,
             counter_type: s.kind.as_str().to_string(),
             tags: with_default_tags(&s.tags, defaults),
@@ -110,5 +113,15 @@ mod tests {
             text,
             r#"{"endpoint":"vm","metric":"cpu.idle","value":50,"step":60,"counterType":"GAUGE","tags":"","timestamp":1795261617}"#
         );
+    }
+
+    #[test]
+    fn counters_above_2_pow_53_go_out_exactly() {
+        let big = (1u64 << 53) + 1;
+        let s = vec![counter("net.if.in.bytes", big, "iface=eth0"), counter("x", u64::MAX, "")];
+        let (out, _) = builtin(s, "vm", 60, 1, &|_| false, &BTreeMap::new());
+        let text = String::from_utf8(falcon_proto::gojson::to_vec(&out).unwrap()).unwrap();
+        assert!(text.contains(r#""value":9007199254740993,"#), "{text}");
+        assert!(text.contains(r#""value":18446744073709551615,"#), "{text}");
     }
 }

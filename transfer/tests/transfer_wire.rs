@@ -66,7 +66,7 @@ fn config_for(s: &Sinks, extra: &str) -> String {
 /// Go's acceptance rules for one generated item (spec §3.2).
 fn valid(m: &MetricValue) -> bool {
     let value_ok = match &m.value {
-        GoValue::Number(_) => true,
+        GoValue::Number(_) | GoValue::Uint(_) => true,
         GoValue::String(s) => !s.is_empty() && gojson::parse_go_float(s).is_ok(),
         _ => false,
     };

@@ -115,7 +115,7 @@ pub fn collect(env: &Env) -> Result<Vec<Sample>, CollectError> {
     let (prev, cur) = env.sampler.cpu_pair().ok_or(CollectError::NotReady("one /proc/stat sample so far"))?;
     let mut out = CpuUsage::between(&prev, &cur).samples();
     if let Some(c) = cur.ctxt {
-        out.push(counter("cpu.switches", c as f64, ""));
+        out.push(counter("cpu.switches", c, ""));
     }
     Ok(out)
 }

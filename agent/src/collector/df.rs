@@ -140,22 +140,22 @@ pub fn samples(usages: &[Usage]) -> Vec<Sample> {
         total = total.saturating_add(u.blocks_all);
         used = used.saturating_add(u.blocks_used);
         let tags = format!("mount={},fstype={}", u.mount.file, u.mount.vfstype);
-        out.push(gauge("df.bytes.total", u.blocks_all as f64, tags.clone()));
-        out.push(gauge("df.bytes.used", u.blocks_used as f64, tags.clone()));
-        out.push(gauge("df.bytes.free", u.blocks_free as f64, tags.clone()));
+        out.push(gauge("df.bytes.total", u.blocks_all, tags.clone()));
+        out.push(gauge("df.bytes.used", u.blocks_used, tags.clone()));
+        out.push(gauge("df.bytes.free", u.blocks_free, tags.clone()));
         out.push(gauge("df.bytes.used.percent", u.blocks_used_percent, tags.clone()));
         out.push(gauge("df.bytes.free.percent", 100.0 - u.blocks_used_percent, tags.clone()));
         if u.inodes_all > 0 {
-            out.push(gauge("df.inodes.total", u.inodes_all as f64, tags.clone()));
-            out.push(gauge("df.inodes.used", u.inodes_used as f64, tags.clone()));
-            out.push(gauge("df.inodes.free", u.inodes_free as f64, tags.clone()));
+            out.push(gauge("df.inodes.total", u.inodes_all, tags.clone()));
+            out.push(gauge("df.inodes.used", u.inodes_used, tags.clone()));
+            out.push(gauge("df.inodes.free", u.inodes_free, tags.clone()));
             out.push(gauge("df.inodes.used.percent", u.inodes_used_percent, tags.clone()));
             out.push(gauge("df.inodes.free.percent", 100.0 - u.inodes_used_percent, tags));
         }
     }
     if total > 0 {
-        out.push(gauge("df.statistics.total", total as f64, ""));
-        out.push(gauge("df.statistics.used", used as f64, ""));
+        out.push(gauge("df.statistics.total", total, ""));
+        out.push(gauge("df.statistics.used", used, ""));
         out.push(gauge("df.statistics.used.percent", used as f64 * 100.0 / total as f64, ""));
     }
     out

@@ -99,7 +99,7 @@ const NAMES: [&str; 11] = [
 /// The 11 counters of one device (`ios_in_progress` is typed COUNTER, as in Go).
 pub fn samples(d: &DiskStat) -> Vec<Sample> {
     let tags = format!("device={}", d.device);
-    NAMES.iter().zip(d.fields.iter()).map(|(n, v)| counter(*n, *v as f64, tags.clone())).collect()
+    NAMES.iter().zip(d.fields.iter()).map(|(n, v)| counter(*n, *v, tags.clone())).collect()
 }
 
 /// `disk.io.*` counters.

@@ -1,6 +1,6 @@
 //! `du.bs` for the paths HBS hands out: `du -bs <path>` per path, in parallel, each bounded in time.
 
-use super::{gauge, Sample};
+use super::{gauge, Num, Sample};
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -26,10 +26,13 @@ pub async fn du(path: &str, timeout: Duration) -> Option<u64> {
 /// One `du.bs` per path, -1 where du failed or timed out (Go's convention), in the paths' order.
 pub async fn collect(paths: &[String], timeout: Duration) -> Vec<Sample> {
     let runs = paths.iter().map(|p| async move {
-        let v = du(p, timeout).await.map(|v| v as f64).unwrap_or(-1.0);
-        if v < 0.0 {
-            tracing::warn!(path = %p, "du -bs failed or timed out");
-        }
+        let v = match du(p, timeout).await {
+            Some(v) => Num::Uint(v),
+            None => {
+                tracing::warn!(path = %p, "du -bs failed or timed out");
+                Num::Float(-1.0)
+            }
+        };
         gauge("du.bs", v, format!("path={p}"))
     });
     join_all(runs).await

@@ -66,20 +66,20 @@ pub fn samples(s: &IfStat, speed_mbps: i64) -> Vec<Sample> {
     let c = &s.counters;
     let mut out = Vec::with_capacity(26);
     for (name, v) in NAMES.iter().zip(c.iter()) {
-        out.push(counter(*name, *v as f64, tags.clone()));
+        out.push(counter(*name, *v, tags.clone()));
     }
-    out.push(counter("net.if.total.bytes", (c[0] + c[8]) as f64, tags.clone()));
-    out.push(counter("net.if.total.packets", (c[1] + c[9]) as f64, tags.clone()));
-    out.push(counter("net.if.total.errors", (c[2] + c[10]) as f64, tags.clone()));
-    out.push(counter("net.if.total.dropped", (c[3] + c[11]) as f64, tags.clone()));
+    out.push(counter("net.if.total.bytes", c[0].wrapping_add(c[8]), tags.clone()));
+    out.push(counter("net.if.total.packets", c[1].wrapping_add(c[9]), tags.clone()));
+    out.push(counter("net.if.total.errors", c[2].wrapping_add(c[10]), tags.clone()));
+    out.push(counter("net.if.total.dropped", c[3].wrapping_add(c[11]), tags.clone()));
     let speed_bits = speed_mbps.saturating_mul(1_000_000);
     out.push(gauge("net.if.speed.bits", speed_bits as f64, tags.clone()));
     let pct = |bytes: i64| if speed_bits > 0 { bytes as f64 * 8.0 * 100.0 / speed_bits as f64 } else { 0.0 };
     out.push(counter("net.if.in.percent", pct(c[0]), tags.clone()));
     out.push(counter("net.if.out.percent", pct(c[8]), tags.clone()));
-    out.push(counter("net.if.in.bits", (c[0] as f64) * 8.0, tags.clone()));
-    out.push(counter("net.if.out.bits", (c[8] as f64) * 8.0, tags.clone()));
-    out.push(counter("net.if.total.bits", ((c[0] + c[8]) as f64) * 8.0, tags));
+    out.push(counter("net.if.in.bits", c[0].wrapping_mul(8), tags.clone()));
+    out.push(counter("net.if.out.bits", c[8].wrapping_mul(8), tags.clone()));
+    out.push(counter("net.if.total.bits", c[0].wrapping_add(c[8]).wrapping_mul(8), tags));
     out
 }
 

@@ -31,16 +31,16 @@ pub fn max_proc(env: &Env) -> Result<u64, CollectError> {
 pub fn collect(env: &Env) -> Result<Vec<Sample>, CollectError> {
     let mut out = Vec::with_capacity(4);
     let maxfiles = max_files(env)?;
-    out.push(gauge("kernel.maxfiles", maxfiles as f64, ""));
+    out.push(gauge("kernel.maxfiles", maxfiles, ""));
     match max_proc(env) {
-        Ok(v) => out.push(gauge("kernel.maxproc", v as f64, "")),
+        Ok(v) => out.push(gauge("kernel.maxproc", v, "")),
         Err(_) => return Ok(out),
     }
     let Ok(allocated) = read(&env.proc_file("sys/fs/file-nr")).and_then(|t| parse_file_nr(&t)) else {
         return Ok(out);
     };
-    out.push(gauge("kernel.files.allocated", allocated as f64, ""));
-    out.push(gauge("kernel.files.left", maxfiles.saturating_sub(allocated) as f64, ""));
+    out.push(gauge("kernel.files.allocated", allocated, ""));
+    out.push(gauge("kernel.files.left", maxfiles.saturating_sub(allocated), ""));
     Ok(out)
 }
 

@@ -66,12 +66,12 @@ impl MemInfo {
         let swap_used = self.swap_total.saturating_sub(self.swap_free);
         let pct = |part: u64, whole: u64| if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 };
         vec![
-            gauge("mem.memtotal", self.total as f64, ""),
-            gauge("mem.memused", used as f64, ""),
-            gauge("mem.memfree", free as f64, ""),
-            gauge("mem.swaptotal", self.swap_total as f64, ""),
-            gauge("mem.swapused", swap_used as f64, ""),
-            gauge("mem.swapfree", self.swap_free as f64, ""),
+            gauge("mem.memtotal", self.total, ""),
+            gauge("mem.memused", used, ""),
+            gauge("mem.memfree", free, ""),
+            gauge("mem.swaptotal", self.swap_total, ""),
+            gauge("mem.swapused", swap_used, ""),
+            gauge("mem.swapfree", self.swap_free, ""),
             gauge("mem.memfree.percent", pct(free, self.total), ""),
             gauge("mem.memused.percent", pct(used, self.total), ""),
             gauge("mem.swapfree.percent", pct(self.swap_free, self.swap_total), ""),

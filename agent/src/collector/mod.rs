@@ -48,6 +48,69 @@ impl Kind {
     }
 }
 
+/// A collected value: a float, or an unsigned integer that goes out exactly. Go's agent sends its uint64
+/// counters (bytes, sectors, jiffies) as JSON integers; through an f64 they would lose their low digits above
+/// 2^53.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    /// A measured or computed float.
+    Float(f64),
+    /// A kernel counter or size.
+    Uint(u64),
+}
+
+impl Num {
+    /// The value as a float (rounded above 2^53).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Float(v) => v,
+            Num::Uint(v) => v as f64,
+        }
+    }
+
+    /// False for NaN and infinities, which JSON cannot carry.
+    pub fn is_finite(self) -> bool {
+        self.as_f64().is_finite()
+    }
+}
+
+impl From<f64> for Num {
+    fn from(v: f64) -> Self {
+        Num::Float(v)
+    }
+}
+
+impl From<u64> for Num {
+    fn from(v: u64) -> Self {
+        Num::Uint(v)
+    }
+}
+
+impl From<i64> for Num {
+    /// Negative values (a signed kernel field) go out as floats, exact for any value a kernel prints.
+    fn from(v: i64) -> Self {
+        u64::try_from(v).map_or(Num::Float(v as f64), Num::Uint)
+    }
+}
+
+impl From<usize> for Num {
+    fn from(v: usize) -> Self {
+        Num::Uint(v as u64)
+    }
+}
+
+impl PartialEq<f64> for Num {
+    fn eq(&self, other: &f64) -> bool {
+        self.as_f64() == *other
+    }
+}
+
+impl PartialOrd<f64> for Num {
+    fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
+        self.as_f64().partial_cmp(other)
+    }
+}
+
 /// One collected value, before endpoint, step and timestamp are added.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -55,20 +118,20 @@ pub struct Sample {
     pub metric: String,
     /// `k=v,k=v` or empty.
     pub tags: String,
-    /// The value (integers are exact up to 2^53, as JSON numbers are for most readers).
-    pub value: f64,
+    /// The value.
+    pub value: Num,
     /// Counter type.
     pub kind: Kind,
 }
 
 /// A gauge.
-pub fn gauge(metric: impl Into<String>, value: f64, tags: impl Into<String>) -> Sample {
-    Sample { metric: metric.into(), tags: tags.into(), value, kind: Kind::Gauge }
+pub fn gauge(metric: impl Into<String>, value: impl Into<Num>, tags: impl Into<String>) -> Sample {
+    Sample { metric: metric.into(), tags: tags.into(), value: value.into(), kind: Kind::Gauge }
 }
 
 /// A counter.
-pub fn counter(metric: impl Into<String>, value: f64, tags: impl Into<String>) -> Sample {
-    Sample { metric: metric.into(), tags: tags.into(), value, kind: Kind::Counter }
+pub fn counter(metric: impl Into<String>, value: impl Into<Num>, tags: impl Into<String>) -> Sample {
+    Sample { metric: metric.into(), tags: tags.into(), value: value.into(), kind: Kind::Counter }
 }
 
 /// Why a collector produced nothing this cycle.

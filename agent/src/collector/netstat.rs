@@ -35,7 +35,7 @@ pub fn parse_tcpext(text: &str) -> Result<Vec<Sample>, CollectError> {
     Ok(parse_table(text, "TcpExt:")?
         .into_iter()
         .filter(|(n, v)| *v >= 0 && WANTED.contains(&n.as_str()))
-        .map(|(n, v)| counter(format!("TcpExt.{n}"), v as f64, ""))
+        .map(|(n, v)| counter(format!("TcpExt.{n}"), v, ""))
         .collect())
 }
 

@@ -153,7 +153,7 @@ mod tests {
         let l = listening(&parse_sockets(tcp6), &parse_sockets(udp));
         assert_eq!(l.into_iter().collect::<Vec<_>>(), vec![22, 53]);
         let s = samples(&[22, 13306, 70000], &[22u16].into_iter().collect());
-        let v: Vec<_> = s.iter().map(|x| (x.tags.as_str(), x.value)).collect();
+        let v: Vec<_> = s.iter().map(|x| (x.tags.as_str(), x.value.as_f64())).collect();
         assert_eq!(v, [("port=22", 1.0), ("port=13306", 0.0), ("port=70000", 0.0)]);
     }
 }

@@ -73,7 +73,7 @@ pub fn all_procs(proc: &Path) -> Result<Vec<Proc>, CollectError> {
 pub fn samples(rules: &[(String, ProcRule)], procs: &[Proc]) -> Vec<Sample> {
     rules
         .iter()
-        .map(|(tags, rule)| gauge("proc.num", procs.iter().filter(|p| matches(rule, p)).count() as f64, tags.clone()))
+        .map(|(tags, rule)| gauge("proc.num", procs.iter().filter(|p| matches(rule, p)).count(), tags.clone()))
         .collect()
 }
 
@@ -106,7 +106,7 @@ mod tests {
         assert!(!matches(&rule(Some("nginx"), Some("x.jar")), &p));
         assert!(parse_proc("kthreadd\n", b"").is_none());
         let s = samples(&[("name=java".into(), rule(Some("java"), None))], &[p.clone(), p]);
-        assert_eq!((s[0].value, s[0].tags.as_str()), (2.0, "name=java"));
+        assert_eq!((s[0].value.as_f64(), s[0].tags.as_str()), (2.0, "name=java"));
     }
 
     #[test]

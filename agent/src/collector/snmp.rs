@@ -5,7 +5,7 @@ use super::{counter, read, CollectError, Env, Sample};
 
 /// The samples from /proc/net/snmp text.
 pub fn parse_udp(text: &str) -> Result<Vec<Sample>, CollectError> {
-    Ok(parse_table(text, "Udp:")?.into_iter().map(|(n, v)| counter(format!("snmp.Udp.{n}"), v as f64, "")).collect())
+    Ok(parse_table(text, "Udp:")?.into_iter().map(|(n, v)| counter(format!("snmp.Udp.{n}"), v, "")).collect())
 }
 
 /// `snmp.Udp.*`.

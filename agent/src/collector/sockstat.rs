@@ -25,10 +25,10 @@ pub fn summary(sockstat: &str, sockstat6: &str, established: u64) -> Vec<Sample>
         (get(&v4, "alloc"), get(&v4, "tw"), get(&v4, "orphan"), get(&v4, "inuse"), get(&v6, "inuse"));
     let closed = alloc.saturating_sub((inuse4 + inuse6).saturating_sub(tw));
     vec![
-        gauge("ss.estab", established as f64, ""),
-        gauge("ss.closed", closed as f64, ""),
-        gauge("ss.orphaned", orphan as f64, ""),
-        gauge("ss.timewait", tw as f64, ""),
+        gauge("ss.estab", established, ""),
+        gauge("ss.closed", closed, ""),
+        gauge("ss.orphaned", orphan, ""),
+        gauge("ss.timewait", tw, ""),
         gauge("ss.slabinfo.timewait", 0.0, ""),
     ]
 }
@@ -58,7 +58,7 @@ mod tests {
         let s4 = "sockets: used 200\nTCP: inuse 30 orphan 2 tw 18 alloc 40 mem 3\nUDP: inuse 4 mem 1\n";
         let s6 = "TCP6: inuse 5\nUDP6: inuse 1\n";
         let s = summary(s4, s6, 7);
-        let v: Vec<_> = s.iter().map(|x| (x.metric.as_str(), x.value)).collect();
+        let v: Vec<_> = s.iter().map(|x| (x.metric.as_str(), x.value.as_f64())).collect();
         // closed = alloc - (inuse4 + inuse6 - tw) = 40 - (35 - 18) = 23
         assert_eq!(
             v,

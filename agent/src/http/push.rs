@@ -32,7 +32,7 @@ pub fn invalid_reason(m: &MetricValue) -> Option<&'static str> {
         return Some("metric and tags longer than 510 bytes");
     }
     match &m.value {
-        GoValue::Number(_) => None,
+        GoValue::Number(_) | GoValue::Uint(_) => None,
         GoValue::String(s) if !s.is_empty() && m.value.as_f64().is_some_and(f64::is_finite) => None,
         _ => Some("value is not a number"),
     }

@@ -14,6 +14,9 @@ pub enum GoValue {
     Null,
     /// A JSON number, as float64.
     Number(f64),
+    /// An unsigned integer written exactly (Go's agent sends its uint64 counters as JSON integers, which a
+    /// float64 would round above 2^53). Decoding never produces it: Go decodes every number as float64.
+    Uint(u64),
     /// A JSON string; transfer parses it with Go's `ParseFloat`.
     String(String),
     /// A bool, object or array, kept as compact JSON text.
@@ -26,6 +29,7 @@ impl PartialEq for GoValue {
             (GoValue::Null, GoValue::Null) => true,
             // Bitwise, so that NaN == NaN for tests and de-duplication.
             (GoValue::Number(a), GoValue::Number(b)) => a.to_bits() == b.to_bits(),
+            (GoValue::Uint(a), GoValue::Uint(b)) => a == b,
             (GoValue::String(a), GoValue::String(b)) => a == b,
             (GoValue::Other(a), GoValue::Other(b)) => a.get() == b.get(),
             _ => false,
@@ -38,6 +42,7 @@ impl GoValue {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             GoValue::Number(v) => Some(*v),
+            GoValue::Uint(v) => Some(*v as f64),
             GoValue::String(s) => gojson::parse_go_float(s).ok(),
             _ => None,
         }
@@ -55,6 +60,7 @@ impl Serialize for GoValue {
         match self {
             GoValue::Null => s.serialize_unit(),
             GoValue::Number(v) => gojson::ser_f64(v, s),
+            GoValue::Uint(v) => s.serialize_u64(*v),
             GoValue::String(v) => s.serialize_str(v),
             GoValue::Other(raw) => raw.serialize(s),
         }
