@@ -13,7 +13,7 @@ use falcon_proto::model::MetricValue;
 use falcon_proto::shutdown::ShutdownTrigger;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Shared state.
@@ -29,6 +29,8 @@ pub struct Agent {
     pub sampler: Arc<Sampler>,
     /// Checks from HBS.
     pub checks: Arc<RwLock<Arc<Checks>>>,
+    /// CPU ticks of matched processes at the previous cycle (`process.cpu.percent`).
+    pub proc_history: Arc<Mutex<crate::collector::procstat::History>>,
     /// Trusted IPs from HBS (None until the first sync, as in Go).
     pub trustable: RwLock<Option<Vec<String>>>,
     /// The local address toward HBS.
@@ -95,6 +97,7 @@ impl Agent {
                 sys,
                 sender,
                 checks: Arc::new(RwLock::new(Arc::new(Checks::default()))),
+                proc_history: Arc::default(),
                 trustable: RwLock::new(None),
                 local_ip: RwLock::new(String::new()),
                 plugins,
@@ -152,6 +155,8 @@ impl Agent {
             mount_points: c.collector.mount_point.clone(),
             sampler: self.sampler.clone(),
             checks: self.checks.clone(),
+            process_metrics: c.collector.process_metrics,
+            proc_history: self.proc_history.clone(),
         }
     }
 

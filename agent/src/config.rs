@@ -53,12 +53,24 @@ go_struct! {
         pub interval: i64 = "interval" as "int",
         /// Dial timeout, ms (Go's meaning; a call is bounded at 10 s).
         pub timeout: i64 = "timeout" as "int",
+        /// Ours: several HBS addresses. Calls go to one at a time and move to the next on a connection error
+        /// or a timeout, then stay there. When non-empty it wins over `addr`.
+        #[serde(skip_serializing)]
+        pub addrs: Vec<String> = "addrs",
     }
 }
 
 impl Default for HeartbeatConfig {
     fn default() -> Self {
-        HeartbeatConfig { enabled: true, addr: "127.0.0.1:6030".into(), interval: 60, timeout: 1000 }
+        HeartbeatConfig { enabled: true, addr: "127.0.0.1:6030".into(), interval: 60, timeout: 1000, addrs: Vec::new() }
+    }
+}
+
+impl HeartbeatConfig {
+    /// The HBS addresses in failover order: `addrs` when given, else `addr`; empty entries dropped.
+    pub fn all_addrs(&self) -> Vec<String> {
+        let list: Vec<String> = if self.addrs.is_empty() { vec![self.addr.clone()] } else { self.addrs.clone() };
+        list.into_iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect()
     }
 }
 
@@ -135,6 +147,15 @@ go_struct! {
         /// Ours: the /sys root ("" = `$NUX_ROOTFS/sys`, else `/sys`).
         #[serde(skip_serializing)]
         pub sys_root: String = "sysRoot",
+        /// Ours: `process.*` (CPU, memory, swap, descriptors, threads, I/O) for every `proc.num` rule.
+        #[serde(skip_serializing)]
+        pub process_metrics: bool = "processMetrics",
+        /// Ours: the write probe behind `sys.disk.rw` (the read-only remount check stays on).
+        #[serde(skip_serializing)]
+        pub disk_rw_check: bool = "diskRwCheck",
+        /// Ours: SMART (smartctl) and LSI RAID (storcli, megacli) health where those tools are installed.
+        #[serde(skip_serializing)]
+        pub disk_health: bool = "diskHealth",
     }
 }
 
@@ -145,8 +166,69 @@ impl Default for CollectorConfig {
             mount_point: Vec::new(),
             proc_root: String::new(),
             sys_root: String::new(),
+            process_metrics: true,
+            disk_rw_check: true,
+            disk_health: true,
         }
     }
+}
+
+go_struct! {
+    /// Ours: the `ntp` section, an SNTP query every cycle for `sys.ntp.offset` and `sys.ntp.fail`.
+    pub struct NtpConfig => "g.NtpConfig", custom_default {
+        /// Whether the clock is checked (off when the section is absent).
+        pub enabled: bool = "enabled",
+        /// `host` or `host:port` (port 123 by default), asked in order until one answers.
+        pub servers: Vec<String> = "servers",
+        /// How long one server may take to answer, ms.
+        pub timeout: i64 = "timeout" as "int",
+    }
+}
+
+impl Default for NtpConfig {
+    fn default() -> Self {
+        NtpConfig { enabled: false, servers: Vec::new(), timeout: default_ntp_timeout() }
+    }
+}
+
+fn default_ntp_timeout() -> i64 {
+    1000
+}
+
+go_struct! {
+    /// Ours: one entry of `checks`, a command whose output lines become items of one metric.
+    pub struct ShellCheckConfig => "g.ShellCheckConfig", custom_default {
+        /// The metric every output line becomes.
+        pub metric: String = "metric",
+        /// The program and its arguments (no shell unless the program is one).
+        pub command: Vec<String> = "command",
+        /// Tags of every item; a line's own tags override these.
+        pub tags: BTreeMap<String, String> = "tags",
+        /// Seconds between runs; also the items' step.
+        pub interval: i64 = "interval" as "int",
+        /// How long a run may take, ms; then its process group is killed.
+        pub timeout: i64 = "timeout" as "int",
+    }
+}
+
+impl Default for ShellCheckConfig {
+    fn default() -> Self {
+        ShellCheckConfig {
+            metric: String::new(),
+            command: Vec::new(),
+            tags: BTreeMap::new(),
+            interval: default_check_interval(),
+            timeout: default_check_timeout(),
+        }
+    }
+}
+
+fn default_check_interval() -> i64 {
+    60
+}
+
+fn default_check_timeout() -> i64 {
+    10_000
 }
 
 go_struct! {
@@ -172,6 +254,12 @@ go_struct! {
         pub default_tags: BTreeMap<String, String> = "default_tags",
         /// Builtin metric names to drop (value must be `true`).
         pub ignore: BTreeMap<String, bool> = "ignore",
+        /// Ours: the clock check.
+        #[serde(skip_serializing)]
+        pub ntp: NtpConfig = "ntp",
+        /// Ours: shell checks.
+        #[serde(skip_serializing)]
+        pub checks: Vec<ShellCheckConfig> = "checks",
     }
 }
 
@@ -206,6 +294,8 @@ impl Default for Config {
             collector: CollectorConfig::default(),
             default_tags: BTreeMap::new(),
             ignore: ignore.iter().map(|k| (k.to_string(), true)).collect(),
+            ntp: NtpConfig::default(),
+            checks: Vec::new(),
         }
     }
 }
@@ -266,6 +356,48 @@ impl Config {
         for (k, v) in &self.default_tags {
             if k.is_empty() || k.contains([',', '=']) || v.contains([',', '=']) {
                 return Err(invalid(&format!("default_tags.{k}"), "keys and values may not contain ',' or '='"));
+            }
+        }
+        if self.heartbeat.enabled && !self.heartbeat.addrs.is_empty() && self.heartbeat.all_addrs().is_empty() {
+            return Err(invalid("heartbeat.addrs", "lists only empty addresses"));
+        }
+        self.validate_ntp()?;
+        self.validate_checks()
+    }
+
+    fn validate_ntp(&self) -> Result<(), ConfigError> {
+        let n = &self.ntp;
+        if !n.enabled {
+            return Ok(());
+        }
+        if n.servers.iter().all(|s| s.trim().is_empty()) {
+            return Err(invalid("ntp.servers", "must list at least one server when ntp.enabled is true"));
+        }
+        if !(1..=60_000).contains(&n.timeout) {
+            return Err(invalid("ntp.timeout", "must be between 1 and 60000 milliseconds"));
+        }
+        Ok(())
+    }
+
+    fn validate_checks(&self) -> Result<(), ConfigError> {
+        for (i, c) in self.checks.iter().enumerate() {
+            let key = |k: &str| format!("checks[{i}].{k}");
+            if c.metric.trim().is_empty() || c.metric.contains(char::is_whitespace) {
+                return Err(invalid(&key("metric"), "must be a metric name without spaces"));
+            }
+            if c.command.first().is_none_or(|p| p.is_empty()) {
+                return Err(invalid(&key("command"), "must name a program: [\"/path/to/prog\", \"arg\", ...]"));
+            }
+            if c.interval <= 0 {
+                return Err(invalid(&key("interval"), "must be a positive number of seconds"));
+            }
+            if c.timeout <= 0 {
+                return Err(invalid(&key("timeout"), "must be a positive number of milliseconds"));
+            }
+            for (k, v) in &c.tags {
+                if k.is_empty() || k.contains([',', '=']) || v.contains([',', '=']) {
+                    return Err(invalid(&key(&format!("tags.{k}")), "keys and values may not contain ',' or '='"));
+                }
             }
         }
         Ok(())
@@ -341,5 +473,38 @@ mod tests {
         assert!(e.contains("interval"), "{e}");
         let e = Config::from_bytes(br#"{"default_tags":{"a":"b,c"}}"#, "t").unwrap_err().to_string();
         assert!(e.contains("default_tags.a"), "{e}");
+        for (text, key) in [
+            (r#"{"ntp":{"enabled":true}}"#, "ntp.servers"),
+            (r#"{"ntp":{"enabled":true,"servers":["a"],"timeout":0}}"#, "ntp.timeout"),
+            (r#"{"checks":[{"metric":"m","command":[]}]}"#, "checks[0].command"),
+            (
+                r#"{"checks":[{"metric":"m","command":["/bin/true"]},{"metric":"","command":["x"]}]}"#,
+                "checks[1].metric",
+            ),
+            (r#"{"checks":[{"metric":"m","command":["x"],"interval":0}]}"#, "checks[0].interval"),
+            (r#"{"checks":[{"metric":"m","command":["x"],"tags":{"a":"b=c"}}]}"#, "checks[0].tags.a"),
+            (r#"{"heartbeat":{"addrs":[" "]}}"#, "heartbeat.addrs"),
+        ] {
+            let e = Config::from_bytes(text.as_bytes(), "t").unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn our_sections_take_their_defaults() {
+        let cfg = Config::from_bytes(
+            br#"{"heartbeat":{"addr":"a:1","addrs":["b:1","c:1"]},"ntp":{"enabled":true,"servers":["pool"]},
+            "checks":[{"metric":"app.errors","command":["/bin/echo","1"],"tags":{"file":"a.log"}}],
+            "collector":{"processMetrics":false}}"#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(cfg.heartbeat.all_addrs(), ["b:1", "c:1"]);
+        assert_eq!((cfg.ntp.timeout, cfg.ntp.servers.len()), (1000, 1));
+        assert_eq!((cfg.checks[0].interval, cfg.checks[0].timeout), (60, 10_000));
+        assert!(!cfg.collector.process_metrics && cfg.collector.disk_rw_check && cfg.collector.disk_health);
+        let d = Config::default();
+        assert_eq!(d.heartbeat.all_addrs(), ["127.0.0.1:6030"]);
+        assert!(!d.ntp.enabled && d.checks.is_empty() && d.collector.process_metrics);
     }
 }

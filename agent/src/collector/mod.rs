@@ -17,6 +17,7 @@ pub mod mem;
 pub mod netstat;
 pub mod ports;
 pub mod procs;
+pub mod procstat;
 pub mod sampler;
 pub mod snmp;
 pub mod sockdiag;
@@ -27,7 +28,7 @@ pub mod url;
 use crate::checks::Checks;
 use sampler::Sampler;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Go's counter types as the agent sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +185,10 @@ pub struct Env {
     pub sampler: Arc<Sampler>,
     /// Ports, processes, paths and URLs from HBS.
     pub checks: Arc<RwLock<Arc<Checks>>>,
+    /// `collector.processMetrics`.
+    pub process_metrics: bool,
+    /// The previous cycle's CPU ticks of matched processes, for `process.cpu.percent`.
+    pub proc_history: Arc<Mutex<procstat::History>>,
 }
 
 impl Env {
