@@ -31,6 +31,8 @@ pub struct Agent {
     pub checks: Arc<RwLock<Arc<Checks>>>,
     /// CPU ticks of matched processes at the previous cycle (`process.cpu.percent`).
     pub proc_history: Arc<Mutex<crate::collector::procstat::History>>,
+    /// Mount options first seen and probes in flight (`sys.disk.rw`).
+    pub rw_tracker: Arc<Mutex<crate::collector::diskrw::Tracker>>,
     /// Trusted IPs from HBS (None until the first sync, as in Go).
     pub trustable: RwLock<Option<Vec<String>>>,
     /// The local address toward HBS.
@@ -39,6 +41,8 @@ pub struct Agent {
     pub plugins: Arc<Scheduler>,
     /// Collector counters.
     pub stats: CollectorStats,
+    /// Shell checks' last runs.
+    pub shell_checks: crate::shellchecks::ShellChecks,
     /// Stops the agent (`/exit`, signals).
     pub exit: ShutdownTrigger,
 }
@@ -71,6 +75,7 @@ impl Agent {
             },
             spool,
         );
+        let shell_checks = crate::shellchecks::ShellChecks::new(&cfg.checks);
         Ok(Arc::new_cyclic(|weak: &std::sync::Weak<Agent>| {
             let sink_owner = weak.clone();
             let dirs_owner = weak.clone();
@@ -98,10 +103,12 @@ impl Agent {
                 sender,
                 checks: Arc::new(RwLock::new(Arc::new(Checks::default()))),
                 proc_history: Arc::default(),
+                rw_tracker: Arc::default(),
                 trustable: RwLock::new(None),
                 local_ip: RwLock::new(String::new()),
                 plugins,
                 stats: CollectorStats::default(),
+                shell_checks,
                 exit,
             }
         }))
@@ -157,6 +164,8 @@ impl Agent {
             checks: self.checks.clone(),
             process_metrics: c.collector.process_metrics,
             proc_history: self.proc_history.clone(),
+            disk_rw_check: c.collector.disk_rw_check,
+            rw_tracker: self.rw_tracker.clone(),
         }
     }
 

@@ -92,6 +92,7 @@ pub fn start_cycle(agent: &Arc<Agent>, busy: &mut Busy, ts: i64) {
             flag.store(false, Ordering::Release);
         });
     }
+    start_ntp(agent, busy, &endpoint, ts);
     let checks = agent.env().checks();
     if !checks.du_paths.is_empty() {
         let flag = busy.flag("du");
@@ -124,6 +125,30 @@ pub fn start_cycle(agent: &Arc<Agent>, busy: &mut Busy, ts: i64) {
             });
         }
     }
+}
+
+/// The NTP check, when configured: on a blocking thread (name resolution and the bounded UDP exchange block),
+/// its items stamped with the server's clock when the local one is off by more than an interval.
+fn start_ntp(agent: &Arc<Agent>, busy: &mut Busy, endpoint: &str, ts: i64) {
+    let cfg = agent.config();
+    if !cfg.ntp.enabled {
+        return;
+    }
+    let flag = busy.flag("ntp");
+    if flag.swap(true, Ordering::AcqRel) {
+        agent.stats.overrun("sys.ntp");
+        return;
+    }
+    let (agent, endpoint) = (agent.clone(), endpoint.to_string());
+    tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        let out = collector::ntp::collect(&cfg.ntp.servers, Duration::from_millis(cfg.ntp.timeout as u64));
+        let failed = out.server.is_none().then(|| "no server answered".to_string());
+        agent.stats.record("sys.ntp", t.elapsed(), failed);
+        let stamp = collector::ntp::stamp(ts, cfg.transfer.interval, out.server.as_ref());
+        submit(&agent, &endpoint, stamp, out.samples);
+        flag.store(false, Ordering::Release);
+    });
 }
 
 /// The collection loop (only when transfer is enabled with addresses, as in Go).

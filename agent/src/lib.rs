@@ -9,8 +9,9 @@
 //! - [`outgoing`]: endpoint/step/timestamp, `ignore`, default tags, the NaN guard.
 //! - [`sender`] and [`spool`]: the buffered, loss-aware `Transfer.Update` sender.
 //! - [`checks`] and [`heartbeat`]: the four HBS loops and the checks they hand out.
-//! - [`plugins`]: desired set, scheduler, runner, git.
+//! - [`plugins`]: desired set, scheduler, runner, git; [`exec`]: bounded runs of outside programs.
 //! - [`http`]: the :1988 API.
+//! - [`shellchecks`]: the config's `checks`, commands whose output lines become items.
 //! - [`check`]: the `-check` flag.
 
 pub mod app;
@@ -19,12 +20,14 @@ pub mod checks;
 pub mod collector;
 pub mod config;
 pub mod cycle;
+pub mod exec;
 pub mod heartbeat;
 pub mod http;
 pub mod identity;
 pub mod outgoing;
 pub mod plugins;
 pub mod sender;
+pub mod shellchecks;
 pub mod spool;
 pub mod stats;
 
@@ -76,6 +79,7 @@ pub async fn start(agent: Arc<Agent>, shutdown: Shutdown) -> std::io::Result<Run
     } else {
         tracing::warn!("transfer disabled or without addresses: builtin metrics are not collected");
     }
+    shellchecks::spawn(agent.clone(), shutdown.clone());
     heartbeat::spawn(agent, shutdown);
     Ok(Running { http, sender })
 }

@@ -12,6 +12,8 @@ pub struct Mount {
     pub file: String,
     /// File system type.
     pub vfstype: String,
+    /// Mounted read-only (`ro` among the options).
+    pub read_only: bool,
 }
 
 const SKIP_SPECS: [&str; 5] = ["none", "nodev", "proc", "hugetlbfs", "mqueue"];
@@ -49,6 +51,7 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
             continue;
         }
         let (spec, file, vfstype) = (unescape(f[0]), unescape(f[1]), f[2].to_string());
+        let read_only = f.get(3).is_some_and(|o| o.split(',').any(|o| o == "ro"));
         if SKIP_SPECS.contains(&spec.as_str())
             || SKIP_TYPES.contains(&vfstype.as_str())
             || vfstype.starts_with("fuse")
@@ -61,11 +64,12 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
                 if file.len() < seen.file.len() {
                     seen.file = file;
                     seen.vfstype = vfstype;
+                    seen.read_only = read_only;
                 }
                 continue;
             }
         }
-        out.push(Mount { spec, file, vfstype });
+        out.push(Mount { spec, file, vfstype, read_only });
     }
     out
 }
@@ -176,12 +180,19 @@ pub fn statfs(rootfs: &Path, mount_point: &str) -> Result<StatFs, CollectError> 
     })
 }
 
-/// Usage of every reported mount with a non-zero size; `filter` applies `collector.mountPoint`.
-pub fn list_usage(env: &Env, filter: bool) -> Result<Vec<Usage>, CollectError> {
+/// The mounts df reports on (before the size check), `collector.mountPoint` applied when `filter`.
+pub fn list_mounts(env: &Env, filter: bool) -> Result<Vec<Mount>, CollectError> {
     let mounts = parse_mounts(&read(&env.proc_file("mounts"))?);
     Ok(mounts
         .into_iter()
         .filter(|m| !filter || env.mount_points.is_empty() || env.mount_points.contains(&m.file))
+        .collect())
+}
+
+/// Usage of every reported mount with a non-zero size; `filter` applies `collector.mountPoint`.
+pub fn list_usage(env: &Env, filter: bool) -> Result<Vec<Usage>, CollectError> {
+    Ok(list_mounts(env, filter)?
+        .into_iter()
         .filter_map(|m| {
             let s = statfs(&env.rootfs, &m.file).ok()?;
             Some(usage(m, s))
@@ -202,7 +213,10 @@ mod tests {
     #[test]
     fn filters_the_captured_mounts_to_the_root_disk() {
         let m = parse_mounts(include_str!("../../fixtures/modern/mounts"));
-        assert_eq!(m, vec![Mount { spec: "/dev/vda".into(), file: "/".into(), vfstype: "ext4".into() }]);
+        assert_eq!(
+            m,
+            vec![Mount { spec: "/dev/vda".into(), file: "/".into(), vfstype: "ext4".into(), read_only: false }]
+        );
     }
 
     #[test]
@@ -216,7 +230,7 @@ mod tests {
     #[test]
     fn usage_formulas_like_df() {
         let u = usage(
-            Mount { spec: "/dev/vda".into(), file: "/".into(), vfstype: "ext4".into() },
+            Mount { spec: "/dev/vda".into(), file: "/".into(), vfstype: "ext4".into(), read_only: false },
             StatFs { frsize: 4096, blocks: 1000, bfree: 300, bavail: 200, files: 100, ffree: 40 },
         );
         assert_eq!(u.blocks_all, 4_096_000);
@@ -231,7 +245,7 @@ mod tests {
         assert_eq!(s[12].metric, "df.statistics.used.percent");
         assert_eq!(s[12].value, 70.0);
         let none = usage(
-            Mount { spec: "x".into(), file: "/x".into(), vfstype: "y".into() },
+            Mount { spec: "x".into(), file: "/x".into(), vfstype: "y".into(), read_only: false },
             StatFs { frsize: 1, blocks: 1, bfree: 0, bavail: 0, files: 5, ffree: u64::MAX },
         );
         assert_eq!(samples(&[none]).iter().filter(|s| s.metric.starts_with("df.inodes")).count(), 0);

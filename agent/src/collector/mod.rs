@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod cpu;
 pub mod df;
+pub mod diskrw;
 pub mod diskstats;
 pub mod du;
 pub mod ifstat;
@@ -15,6 +16,7 @@ pub mod kernel;
 pub mod load;
 pub mod mem;
 pub mod netstat;
+pub mod ntp;
 pub mod ports;
 pub mod procs;
 pub mod procstat;
@@ -189,6 +191,10 @@ pub struct Env {
     pub process_metrics: bool,
     /// The previous cycle's CPU ticks of matched processes, for `process.cpu.percent`.
     pub proc_history: Arc<Mutex<procstat::History>>,
+    /// `collector.diskRwCheck`.
+    pub disk_rw_check: bool,
+    /// Mount options first seen and probes in flight, for `sys.disk.rw`.
+    pub rw_tracker: Arc<Mutex<diskrw::Tracker>>,
 }
 
 impl Env {
@@ -244,6 +250,7 @@ pub fn registry() -> Vec<Collector> {
         Collector { name: "proc.num", group: Core, run: procs::collect },
         Collector { name: "udp", group: Core, run: snmp::collect },
         Collector { name: "df", group: Df, run: df::collect },
+        Collector { name: "sys.disk.rw", group: Df, run: diskrw::collect },
         Collector { name: "net.port.listen", group: Ports, run: ports::collect },
         Collector { name: "ss", group: Ports, run: sockstat::collect },
     ]

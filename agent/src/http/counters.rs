@@ -1,4 +1,5 @@
-//! Ours: `/counter/collectors` (per-collector runs, failures, overruns, last duration) and `/counter/sender`.
+//! Ours: `/counter/collectors` (per-collector runs, failures, overruns, last duration), `/counter/sender`, and
+//! `/checks` (every shell check with its last run).
 
 use super::{data, State};
 use axum::response::Response;
@@ -11,4 +12,9 @@ pub async fn collectors(axum::extract::State(agent): State) -> Response {
 /// Sender counters.
 pub async fn sender(axum::extract::State(agent): State) -> Response {
     data(&agent.sender.stats)
+}
+
+/// Shell checks and their last runs.
+pub async fn checks(axum::extract::State(agent): State) -> Response {
+    data(&agent.shell_checks.snapshot())
 }

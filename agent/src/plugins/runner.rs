@@ -4,11 +4,10 @@
 
 use super::args::parse_args;
 use super::Plugin;
+use crate::exec::{self, ExecError};
 use falcon_proto::model::MetricValue;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Most stdout or stderr kept from one run; a plugin printing more fails that run.
 pub const MAX_OUTPUT: u64 = 16 << 20;
@@ -46,30 +45,6 @@ pub fn stderr_log(logs: &Path, p: &Plugin) -> PathBuf {
     logs.join(format!("{}({}).stderr.log", p.file_path, p.args))
 }
 
-async fn read_bounded<R: AsyncRead + Unpin>(r: Option<R>) -> (Vec<u8>, bool) {
-    let Some(r) = r else { return (Vec::new(), false) };
-    let mut buf = Vec::new();
-    let mut limited = r.take(MAX_OUTPUT + 1);
-    let _ = limited.read_to_end(&mut buf).await;
-    let over = buf.len() as u64 > MAX_OUTPUT;
-    buf.truncate(MAX_OUTPUT as usize);
-    // Drain the rest so the plugin is not blocked on a full pipe before its deadline.
-    let mut rest = limited.into_inner();
-    let mut sink = [0u8; 8192];
-    while let Ok(n) = rest.read(&mut sink).await {
-        if n == 0 {
-            break;
-        }
-    }
-    (buf, over)
-}
-
-fn kill_group(pid: Option<u32>) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-    }
-}
-
 /// Runs `p` once and returns its metrics (an empty stdout gives none).
 pub async fn run(plugin_dir: &Path, logs: &Path, p: &Plugin) -> Result<Vec<MetricValue>, RunError> {
     let exe = plugin_dir.join(&p.file_path);
@@ -77,47 +52,26 @@ pub async fn run(plugin_dir: &Path, logs: &Path, p: &Plugin) -> Result<Vec<Metri
         return Err(RunError::Missing(exe));
     }
     let deadline = timeout_of(p.cycle);
-    let mut cmd = tokio::process::Command::new(&exe);
-    cmd.args(parse_args(&p.args))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(RunError::Start)?;
-    let pid = child.id();
-    let out = tokio::spawn(read_bounded(child.stdout.take()));
-    let err = tokio::spawn(read_bounded(child.stderr.take()));
-    let status = match tokio::time::timeout(deadline, child.wait()).await {
-        Ok(s) => s.map_err(RunError::Start)?,
-        Err(_) => {
-            kill_group(pid);
-            let _ = child.wait().await;
-            out.abort();
-            // Children of the plugin may hold stderr open; do not wait on them.
-            let stderr = tokio::time::timeout(Duration::from_millis(200), err).await;
-            if let Ok(Ok((e, _))) = stderr {
-                write_stderr(logs, p, &e);
-            }
-            return Err(RunError::Timeout(deadline));
+    let out = match exec::run(&exe, &parse_args(&p.args), deadline, MAX_OUTPUT).await {
+        Ok(o) => o,
+        Err(ExecError::Start(e)) => return Err(RunError::Start(e)),
+        Err(ExecError::Timeout(d, stderr)) => {
+            write_stderr(logs, p, &stderr);
+            return Err(RunError::Timeout(d));
         }
     };
-    // Background children that keep the pipes open are killed with the group once the plugin exits.
-    kill_group(pid);
-    let (stdout, over) = out.await.unwrap_or_default();
-    let (stderr, _) = err.await.unwrap_or_default();
-    write_stderr(logs, p, &stderr);
-    if !status.success() {
-        return Err(RunError::Failed(status));
+    write_stderr(logs, p, &out.stderr);
+    if !out.status.success() {
+        return Err(RunError::Failed(out.status));
     }
-    if over {
+    if out.stdout_over {
         return Err(RunError::TooMuchOutput);
     }
-    if stdout.iter().all(u8::is_ascii_whitespace) {
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
     let items: Vec<Option<MetricValue>> =
-        falcon_proto::gojson::from_slice(&stdout).map_err(|e| RunError::BadJson(e.0))?;
+        falcon_proto::gojson::from_slice(&out.stdout).map_err(|e| RunError::BadJson(e.0))?;
     Ok(items.into_iter().flatten().collect())
 }
 
