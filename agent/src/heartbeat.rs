@@ -4,8 +4,9 @@
 
 use crate::app::Agent;
 use crate::checks::parse_checks;
+use crate::hbs_client::HbsClient;
 use crate::plugins::desired::desired;
-use falcon_proto::jsonrpc::client::{Client, ClientConfig};
+use falcon_proto::jsonrpc::client::ClientConfig;
 use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetricResponse, NullRpcRequest,
     SimpleRpcResponse,
@@ -46,11 +47,12 @@ impl BuiltinState {
 /// Starts the loops (when the heartbeat is enabled with an address).
 pub fn spawn(agent: Arc<Agent>, shutdown: Shutdown) {
     let cfg = agent.config();
-    if !cfg.heartbeat.enabled || cfg.heartbeat.addr.is_empty() {
+    let addrs = cfg.heartbeat.all_addrs();
+    if !cfg.heartbeat.enabled || addrs.is_empty() {
         return;
     }
-    let client = Arc::new(Client::new(
-        cfg.heartbeat.addr.clone(),
+    let client = Arc::new(HbsClient::new(
+        &addrs,
         ClientConfig {
             dial_timeout: Duration::from_millis(cfg.heartbeat.timeout as u64),
             call_timeout: Duration::from_secs(10),
@@ -74,11 +76,11 @@ async fn pause(d: Duration, shutdown: &mut Shutdown) -> bool {
     }
 }
 
-async fn report_status(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut shutdown: Shutdown) {
+async fn report_status(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, mut shutdown: Shutdown) {
     loop {
         let cfg = agent.config();
         if agent.ip().is_empty() {
-            if let Some(ip) = crate::identity::local_ip_toward(&cfg.heartbeat.addr) {
+            if let Some(ip) = crate::identity::local_ip_toward(hbs.addr()) {
                 agent.set_local_ip(ip.to_string());
             }
         }
@@ -99,7 +101,7 @@ async fn report_status(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut
     }
 }
 
-async fn builtin_metrics(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut shutdown: Shutdown) {
+async fn builtin_metrics(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, mut shutdown: Shutdown) {
     let mut state = BuiltinState::default();
     while pause(every, &mut shutdown).await {
         let Ok(hostname) = agent.endpoint() else { continue };
@@ -117,7 +119,7 @@ async fn builtin_metrics(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, m
     }
 }
 
-async fn mine_plugins(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut shutdown: Shutdown) {
+async fn mine_plugins(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, mut shutdown: Shutdown) {
     let mut last = -1i64;
     while pause(every, &mut shutdown).await {
         let Ok(hostname) = agent.endpoint() else { continue };
@@ -139,7 +141,7 @@ async fn mine_plugins(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut 
     }
 }
 
-async fn trustable_ips(agent: Arc<Agent>, hbs: Arc<Client>, every: Duration, mut shutdown: Shutdown) {
+async fn trustable_ips(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, mut shutdown: Shutdown) {
     while pause(every, &mut shutdown).await {
         match hbs.call::<_, String>("Agent.TrustableIps", &NullRpcRequest {}).await {
             Ok(list) => {

@@ -8,7 +8,8 @@
 //! - [`cycle`]: the collection loop: groups, timestamps, overruns.
 //! - [`outgoing`]: endpoint/step/timestamp, `ignore`, default tags, the NaN guard.
 //! - [`sender`] and [`spool`]: the buffered, loss-aware `Transfer.Update` sender.
-//! - [`checks`] and [`heartbeat`]: the four HBS loops and the checks they hand out.
+//! - [`checks`] and [`heartbeat`]: the four HBS loops and the checks they hand out, over [`hbs_client`]
+//!   (one or more HBS addresses with failover).
 //! - [`plugins`]: desired set, scheduler, runner, git; [`exec`]: bounded runs of outside programs.
 //! - [`http`]: the :1988 API.
 //! - [`shellchecks`]: the config's `checks`, commands whose output lines become items.
@@ -21,6 +22,7 @@ pub mod collector;
 pub mod config;
 pub mod cycle;
 pub mod exec;
+pub mod hbs_client;
 pub mod heartbeat;
 pub mod http;
 pub mod identity;

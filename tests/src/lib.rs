@@ -1,10 +1,11 @@
 //! Helpers for the cross-binary and Go interop tests: the deterministic item generator shared with the Go
 //! program ([`gen`]), building and driving that program ([`go`]), running our binaries ([`daemon`]) and a
-//! minimal HTTP client ([`http`]), a fake transfer ([`fake`]) and small helpers ([`util`]).
+//! minimal HTTP client ([`http`]), a fake transfer ([`fake`]), an SNTP server ([`sntp`]) and small helpers ([`util`]).
 
 pub mod daemon;
 pub mod fake;
 pub mod gen;
 pub mod go;
 pub mod http;
+pub mod sntp;
 pub mod util;

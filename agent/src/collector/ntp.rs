@@ -184,36 +184,6 @@ pub fn stamp(cycle_ts: i64, interval: i64, server: Option<&Reply>) -> i64 {
     }
 }
 
-/// A loopback SNTP responder for tests: answers every request with its clock shifted by `shift_secs`.
-#[cfg(test)]
-pub fn responder(shift_secs: f64) -> (String, std::thread::JoinHandle<()>) {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let addr = sock.local_addr().unwrap().to_string();
-    let h = std::thread::spawn(move || {
-        let mut buf = [0u8; 48];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            if n < 48 {
-                continue;
-            }
-            let now = SystemTime::now();
-            let shifted = if shift_secs >= 0.0 {
-                now + Duration::from_secs_f64(shift_secs)
-            } else {
-                now - Duration::from_secs_f64(-shift_secs)
-            };
-            let mut r = [0u8; 48];
-            r[0] = 4 << 3 | 4;
-            r[1] = 2;
-            r[24..32].copy_from_slice(&buf[40..48]);
-            r[32..40].copy_from_slice(&to_ntp(shifted).to_be_bytes());
-            r[40..48].copy_from_slice(&to_ntp(shifted).to_be_bytes());
-            let _ = sock.send_to(&r, from);
-        }
-    });
-    (addr, h)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +243,7 @@ mod tests {
 
     #[test]
     fn queries_a_loopback_server_after_a_dead_one() {
-        let (addr, _h) = responder(-30.0);
+        let addr = falcon_tests::sntp::start(-30.0);
         let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let dead_addr = dead.local_addr().unwrap().to_string();
         let t = Instant::now();
