@@ -18,6 +18,7 @@ pub mod netstat;
 pub mod ports;
 pub mod procs;
 pub mod sampler;
+pub mod smart;
 pub mod snmp;
 pub mod sockdiag;
 pub mod sockstat;
