@@ -13,6 +13,7 @@ pub mod ifstat;
 pub mod iostat;
 pub mod kernel;
 pub mod load;
+pub mod lsiraid;
 pub mod mem;
 pub mod netstat;
 pub mod ports;
