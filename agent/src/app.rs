@@ -31,6 +31,8 @@ pub struct Agent {
     pub checks: Arc<RwLock<Arc<Checks>>>,
     /// CPU ticks of matched processes at the previous cycle (`process.cpu.percent`).
     pub proc_history: Arc<Mutex<crate::collector::procstat::History>>,
+    /// SMART and RAID results (`sys.disk.smart.*`, `sys.disk.lsiraid.*`).
+    pub disk_health: Arc<crate::collector::diskhealth::DiskHealth>,
     /// Mount options first seen and probes in flight (`sys.disk.rw`).
     pub rw_tracker: Arc<Mutex<crate::collector::diskrw::Tracker>>,
     /// Trusted IPs from HBS (None until the first sync, as in Go).
@@ -104,6 +106,7 @@ impl Agent {
                 checks: Arc::new(RwLock::new(Arc::new(Checks::default()))),
                 proc_history: Arc::default(),
                 rw_tracker: Arc::default(),
+                disk_health: Arc::default(),
                 trustable: RwLock::new(None),
                 local_ip: RwLock::new(String::new()),
                 plugins,
@@ -166,6 +169,7 @@ impl Agent {
             proc_history: self.proc_history.clone(),
             disk_rw_check: c.collector.disk_rw_check,
             rw_tracker: self.rw_tracker.clone(),
+            disk_health: c.collector.disk_health.then(|| self.disk_health.clone()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! What our agent adds over Go's, end to end on loopback with 1 s intervals: `process.*` for processes the test
 //! starts, the SNTP check against a loopback server (with a dead one first), shell checks (including one that
-//! hangs), `sys.disk.rw`, and the heartbeat failing over from a dead first HBS address.
+//! hangs), `sys.disk.rw`, SMART and RAID through stand-in tools on PATH that print the fixtures, and the heartbeat failing over from a dead first HBS address.
 
 mod common;
 
@@ -66,6 +66,31 @@ fn process_metrics_ntp_shell_checks_disk_rw_and_hbs_failover() {
     );
     let cfg = config(&hbs, &[&transfer.addr], r#"{"enabled":false}"#, &extra)
         .replace(&format!(r#""addr":"{hbs}""#), &format!(r#""addr":"","addrs":["{}","{hbs}"]"#, dead_addr()));
+    // SMART and RAID tools on PATH that print the fixtures (the agent finds tools in PATH first).
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let fx = |f: &str| fx.join(f).display().to_string();
+    script(
+        &bin,
+        "smartctl",
+        &format!(
+            "#!/bin/sh\ncase \"$*\" in *--scan-open*) cat {};; *) cat {};; esac\n",
+            fx("smart/scan_open.json"),
+            fx("smart/ata.json")
+        ),
+    );
+    script(
+        &bin,
+        "storcli64",
+        &format!(
+            "#!/bin/sh\ncase \"$1\" in /call/vall) cat {};; *) cat {};; esac\n",
+            fx("lsiraid/storcli_vd.json"),
+            fx("lsiraid/storcli_pd.json")
+        ),
+    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    std::env::set_var("PATH", path);
     let agent = start_agent(&dir, &cfg);
     let http_addr = agent.addr("http").to_string();
     let sel = format!("cmdline=sleep{marker}");
@@ -76,6 +101,8 @@ fn process_metrics_ntp_shell_checks_disk_rw_and_hbs_failover() {
             && find(&items, "sys.ntp.offset", &format!("server={sntp}")).is_some()
             && find(&items, "app.log.errors", "file=b.log,level=warn").is_some()
             && find(&items, "sys.disk.rw", "mount=/").is_some()
+            && find(&items, "sys.disk.smart.health", "device=/dev/sda").is_some()
+            && items.iter().any(|m| m.metric == "sys.disk.lsiraid.vd.state")
     });
     let items = transfer.items();
 
@@ -118,6 +145,11 @@ fn process_metrics_ntp_shell_checks_disk_rw_and_hbs_failover() {
 
     // sys.disk.rw: the root file system is writable.
     assert_eq!(value(&items, "sys.disk.rw", "mount=/"), 0.0);
+
+    // SMART and RAID from the tools on PATH.
+    assert_eq!(value(&items, "sys.disk.smart.health", "device=/dev/sda"), 0.0);
+    assert!(items.iter().any(|m| m.metric == "sys.disk.smart.Reallocated_Sector_Ct" && m.tags == "device=/dev/sda"));
+    assert!(items.iter().any(|m| m.metric.starts_with("sys.disk.lsiraid.pd.") && m.tags.starts_with("PD=")));
 
     // The heartbeat failed over from the dead first address to the fake HBS.
     assert!(!state.lock().unwrap().reports.is_empty(), "ReportStatus reached the second HBS");

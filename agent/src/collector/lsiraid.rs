@@ -20,7 +20,8 @@
 //! `storcli64 /call/eall/sall show all J nolog`, `storcli64 /call/vall show all J nolog`,
 //! `MegaCli64 -PDList -aALL -NoLog`, `MegaCli64 -LDInfo -Lall -aALL -NoLog`.
 
-use super::smart::{find_tool, run_tool, tag_value};
+use super::smart::tag_value;
+use super::tool::{find_tool, run_tool};
 use super::{gauge, parse_err, CollectError, Sample};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -442,7 +443,7 @@ mod tests {
     }
 
     fn value(s: &[Sample], metric: &str, tags: &str) -> Option<f64> {
-        find(s, metric, tags).map(|x| x.value)
+        find(s, metric, tags).map(|x| x.value.as_f64())
     }
 
     #[test]
@@ -479,7 +480,8 @@ mod tests {
         let vds = parse_megacli_ldinfo(include_str!("../../fixtures/lsiraid/megacli_ldinfo.txt"));
         assert_eq!(vds.len(), 2);
         let s = samples(&[], &vds);
-        let got: Vec<(&str, &str, f64)> = s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value)).collect();
+        let got: Vec<(&str, &str, f64)> =
+            s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect();
         assert_eq!(
             got,
             [
@@ -501,7 +503,8 @@ mod tests {
                     Adapter #\nEnclosure Device ID: 7\nSlot Number: 99999999999\n";
         let pds = parse_megacli_pdlist(text);
         let s = samples(&pds, &[]);
-        let got: Vec<(&str, &str, f64)> = s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value)).collect();
+        let got: Vec<(&str, &str, f64)> =
+            s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect();
         assert_eq!(
             got,
             [
@@ -541,7 +544,8 @@ mod tests {
     fn storcli_vd() {
         let vds = parse_storcli_vd(include_str!("../../fixtures/lsiraid/storcli_vd.json")).unwrap();
         let s = samples(&[], &vds);
-        let got: Vec<(&str, &str, f64)> = s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value)).collect();
+        let got: Vec<(&str, &str, f64)> =
+            s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect();
         assert_eq!(
             got,
             [
@@ -584,8 +588,11 @@ mod tests {
         let vds = parse_storcli_vd(odd).unwrap();
         assert_eq!(vds, [VirtualDrive { adapter: 1, id: 2, state: Some("OfLn".into()), disk_cache_policy: None }]);
         let s = samples(&pds, &vds);
-        assert_eq!(find(&s, "sys.disk.lsiraid.pd.Firmware_state", "PD=N/A:3,adapter=1").map(|x| x.value), Some(0.0));
-        assert_eq!(find(&s, "sys.disk.lsiraid.vd.state", "VD=2,adapter=1").map(|x| x.value), Some(1.0));
+        assert_eq!(
+            find(&s, "sys.disk.lsiraid.pd.Firmware_state", "PD=N/A:3,adapter=1").map(|x| x.value.as_f64()),
+            Some(0.0)
+        );
+        assert_eq!(find(&s, "sys.disk.lsiraid.vd.state", "VD=2,adapter=1").map(|x| x.value.as_f64()), Some(1.0));
     }
 
     #[test]

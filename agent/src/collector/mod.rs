@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod cpu;
 pub mod df;
+pub mod diskhealth;
 pub mod diskrw;
 pub mod diskstats;
 pub mod du;
@@ -27,6 +28,7 @@ pub mod snmp;
 pub mod sockdiag;
 pub mod sockstat;
 pub mod table;
+pub mod tool;
 pub mod url;
 
 use crate::checks::Checks;
@@ -197,6 +199,8 @@ pub struct Env {
     pub disk_rw_check: bool,
     /// Mount options first seen and probes in flight, for `sys.disk.rw`.
     pub rw_tracker: Arc<Mutex<diskrw::Tracker>>,
+    /// SMART and RAID results (None: `collector.diskHealth` is off).
+    pub disk_health: Option<Arc<diskhealth::DiskHealth>>,
 }
 
 impl Env {
@@ -253,6 +257,7 @@ pub fn registry() -> Vec<Collector> {
         Collector { name: "udp", group: Core, run: snmp::collect },
         Collector { name: "df", group: Df, run: df::collect },
         Collector { name: "sys.disk.rw", group: Df, run: diskrw::collect },
+        Collector { name: "disk.health", group: Df, run: diskhealth::collect },
         Collector { name: "net.port.listen", group: Ports, run: ports::collect },
         Collector { name: "ss", group: Ports, run: sockstat::collect },
     ]
