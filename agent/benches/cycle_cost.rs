@@ -121,6 +121,8 @@ struct Measured {
     own_ms: f64,
     child_ms: f64,
     hwm_kb: u64,
+    anon_kb: u64,
+    file_kb: u64,
     threads: u64,
 }
 
@@ -176,6 +178,7 @@ fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: 
     let (own1, child1) = cpu(pid);
     let (seen1, items1) = cycles(&transfer, &host);
     let hwm_kb = status_kb(pid, "VmHWM:");
+    let (anon_kb, file_kb) = (status_kb(pid, "RssAnon:"), status_kb(pid, "RssFile:"));
     let threads = status_kb(pid, "Threads:");
     let _ = child.kill();
     let _ = child.wait();
@@ -192,6 +195,8 @@ fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: 
         own_ms: (own1 - own0) * 1000.0 / n as f64,
         child_ms: (child1 - child0) * 1000.0 / n as f64,
         hwm_kb,
+        anon_kb,
+        file_kb,
         threads,
     })
 }
@@ -213,8 +218,8 @@ fn main() {
     }
     let url = http_ok();
     println!("agent cycle cost: {secs} s window per run, 1 s interval, {conns} connections in (c)");
-    println!("| agent | scenario | cycles | items/cycle | own ms/cycle | children ms/cycle | total ms/cycle | peak RSS | threads |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| agent | scenario | cycles | items/cycle | own ms/cycle | children ms/cycle | total ms/cycle | peak RSS | RSS anon/file at end | threads |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut totals = Vec::new();
     for s in &scenarios {
         let mut row = Vec::new();
@@ -223,13 +228,15 @@ fn main() {
             let Some(m) = run_one(&bin, who, *s, secs, conns, &url) else { continue };
             let total = m.own_ms + m.child_ms;
             println!(
-                "| {who} | {s} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} MB | {} |",
+                "| {who} | {s} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} MB | {:.1} / {:.1} MB | {} |",
                 m.cycles,
                 m.items,
                 m.own_ms,
                 m.child_ms,
                 total,
                 m.hwm_kb as f64 / 1000.0,
+                m.anon_kb as f64 / 1000.0,
+                m.file_kb as f64 / 1000.0,
                 m.threads
             );
             row.push((who, total, m.hwm_kb));

@@ -10,7 +10,10 @@
 //!   on that mount, so threads never pile up.
 //!
 //! A probe refused for permission, space or quota says nothing about the disk: no sample then (df's own
-//! metrics cover a full disk). `collector.diskRwCheck: false` turns the probe off; the remount check stays.
+//! metrics cover a full disk). A mount is probed at most every [`PROBE_EVERY`] (the fsync is the dearest
+//! step of a cycle, and at a 1 s interval it would sync every second); the cycles between report its last
+//! verdict, while the options are checked every cycle. `collector.diskRwCheck: false` turns the probe off;
+//! the remount check stays.
 
 use super::df::{list_mounts, Mount};
 use super::{gauge, CollectError, Env, Sample};
@@ -22,6 +25,8 @@ use std::time::{Duration, Instant};
 
 /// How long one probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most often one mount is probed.
+pub const PROBE_EVERY: Duration = Duration::from_secs(60);
 
 /// What to do with a mount this cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +57,8 @@ pub struct Tracker {
     ro_on_purpose: HashMap<String, bool>,
     /// Mount point -> a probe thread still running.
     busy: HashMap<String, Arc<AtomicBool>>,
+    /// Mount point -> when it was last probed and its verdict (None: refused, not reported).
+    last: HashMap<String, (Instant, Option<bool>)>,
 }
 
 impl Tracker {
@@ -70,6 +77,12 @@ impl Tracker {
 
     fn busy_flag(&mut self, mount: &str) -> Arc<AtomicBool> {
         self.busy.entry(mount.to_string()).or_default().clone()
+    }
+
+    /// The last verdict (failed?) if the mount was probed less than `every` before `now`.
+    fn recent(&self, mount: &str, now: Instant, every: Duration) -> Option<Option<bool>> {
+        let (at, failed) = self.last.get(mount)?;
+        (now.saturating_duration_since(*at) < every).then_some(*failed)
     }
 }
 
@@ -138,14 +151,21 @@ pub fn probe_dir_name() -> String {
     format!(".falcon-agent-rw-probe.{}", std::process::id())
 }
 
-/// The samples for `mounts`; `probe_on` is `collector.diskRwCheck`.
-pub fn samples(
-    mounts: &[Mount],
-    tracker: &mut Tracker,
-    rootfs: &Path,
-    probe_on: bool,
-    timeout: Duration,
-) -> Vec<Sample> {
+/// How probes run: `on` is `collector.diskRwCheck`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbePolicy {
+    /// Whether to probe at all.
+    pub on: bool,
+    /// One probe's bound.
+    pub timeout: Duration,
+    /// The most often a mount is probed.
+    pub every: Duration,
+}
+
+/// The samples for `mounts`.
+pub fn samples(mounts: &[Mount], tracker: &mut Tracker, rootfs: &Path, policy: ProbePolicy) -> Vec<Sample> {
+    let (probe_on, timeout) = (policy.on, policy.timeout);
+    let now = Instant::now();
     let mut out = Vec::new();
     let mut pending = Vec::new();
     for m in mounts {
@@ -158,6 +178,12 @@ pub fn samples(
             }
             Decision::Probe if !probe_on => out.push(gauge("sys.disk.rw", 0.0, tags)),
             Decision::Probe => {
+                if let Some(verdict) = tracker.recent(&m.file, now, policy.every) {
+                    if let Some(failed) = verdict {
+                        out.push(gauge("sys.disk.rw", if failed { 1.0 } else { 0.0 }, tags));
+                    }
+                    continue;
+                }
                 let dir = rootfs.join(m.file.trim_start_matches('/')).join(probe_dir_name());
                 match start_probe(dir, tracker.busy_flag(&m.file)) {
                     Some(rx) => pending.push((m.file.clone(), tags, rx)),
@@ -174,14 +200,21 @@ pub fn samples(
         let verdict = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| Probe::Failed(format!("no answer in {} s", timeout.as_secs_f64())));
-        match verdict {
-            Probe::Ok => out.push(gauge("sys.disk.rw", 0.0, tags)),
+        let failed = match verdict {
+            Probe::Ok => Some(false),
             Probe::Failed(why) => {
                 tracing::warn!(%mount, %why, "write probe failed");
-                out.push(gauge("sys.disk.rw", 1.0, tags));
+                Some(true)
             }
-            Probe::Unknown(why) => tracing::debug!(%mount, %why, "write probe refused: not reported"),
+            Probe::Unknown(why) => {
+                tracing::debug!(%mount, %why, "write probe refused: not reported");
+                None
+            }
+        };
+        if let Some(f) = failed {
+            out.push(gauge("sys.disk.rw", if f { 1.0 } else { 0.0 }, tags));
         }
+        tracker.last.insert(mount, (now, failed));
     }
     out
 }
@@ -193,7 +226,8 @@ pub fn collect(env: &Env) -> Result<Vec<Sample>, CollectError> {
         Ok(t) => t,
         Err(p) => p.into_inner(),
     };
-    Ok(samples(&mounts, &mut tracker, &env.rootfs, env.disk_rw_check, PROBE_TIMEOUT))
+    let policy = ProbePolicy { on: env.disk_rw_check, timeout: PROBE_TIMEOUT, every: PROBE_EVERY };
+    Ok(samples(&mounts, &mut tracker, &env.rootfs, policy))
 }
 
 #[cfg(test)]
@@ -227,15 +261,24 @@ mod tests {
 
         let mut t = Tracker::default();
         let rootfs = Path::new("/");
+        let every_time = ProbePolicy { on: true, timeout: Duration::from_secs(5), every: Duration::ZERO };
         let ms = [mount(base.to_str().unwrap(), false), mount("/was-ro", true)];
-        let s = samples(&ms, &mut t, rootfs, true, Duration::from_secs(5));
+        let s = samples(&ms, &mut t, rootfs, every_time);
         assert_eq!(s.len(), 1);
         assert_eq!((s[0].tags.clone(), s[0].value.as_f64()), (format!("mount={}", base.display()), 0.0));
         let gone = [mount(&format!("{}/missing", base.display()), false)];
-        let s = samples(&gone, &mut t, rootfs, true, Duration::from_secs(5));
+        let s = samples(&gone, &mut t, rootfs, every_time);
         assert_eq!(s[0].value, 1.0, "a mount whose root vanished fails");
-        let s = samples(&gone, &mut t, rootfs, false, Duration::from_secs(5));
+        let s = samples(&gone, &mut t, rootfs, ProbePolicy { on: false, ..every_time });
         assert_eq!(s[0].value, 0.0, "probe off: options only");
+
+        // Probed at most every `every`: the verdict is reused, even after the directory is repaired.
+        let later = [mount(&format!("{}/later", base.display()), false)];
+        let hourly = ProbePolicy { every: Duration::from_secs(3600), ..every_time };
+        assert_eq!(samples(&later, &mut t, rootfs, hourly)[0].value, 1.0);
+        std::fs::create_dir_all(base.join("later")).unwrap();
+        assert_eq!(samples(&later, &mut t, rootfs, hourly)[0].value, 1.0, "last verdict reused");
+        assert_eq!(samples(&later, &mut t, rootfs, every_time)[0].value, 0.0, "probed again when due");
         std::fs::remove_dir_all(&base).unwrap();
     }
 

@@ -479,18 +479,20 @@ mod tests {
     fn megacli_ldinfo() {
         let vds = parse_megacli_ldinfo(include_str!("../../fixtures/lsiraid/megacli_ldinfo.txt"));
         assert_eq!(vds.len(), 2);
-        let s = samples(&[], &vds);
-        let got: Vec<(&str, &str, f64)> =
-            s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect();
-        assert_eq!(
-            got,
-            [
-                ("sys.disk.lsiraid.vd.state", "VD=0", 0.0),
-                ("sys.disk.lsiraid.vd.cache_policy", "VD=0", 0.0),
-                ("sys.disk.lsiraid.vd.state", "VD=1", 1.0),
-                ("sys.disk.lsiraid.vd.cache_policy", "VD=1", 1.0),
-            ]
-        );
+        assert_eq!(rows(&samples(&[], &vds)), TWO_VDS);
+    }
+
+    /// Both VD fixtures describe the same array: VD 0 optimal with the default cache policy, VD 1 degraded
+    /// with another.
+    const TWO_VDS: [(&str, &str, f64); 4] = [
+        ("sys.disk.lsiraid.vd.state", "VD=0", 0.0),
+        ("sys.disk.lsiraid.vd.cache_policy", "VD=0", 0.0),
+        ("sys.disk.lsiraid.vd.state", "VD=1", 1.0),
+        ("sys.disk.lsiraid.vd.cache_policy", "VD=1", 1.0),
+    ];
+
+    fn rows(s: &[Sample]) -> Vec<(&str, &str, f64)> {
+        s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect()
     }
 
     #[test]
@@ -502,11 +504,8 @@ mod tests {
                     Enclosure Device ID: 9\nMedia Error Count: 1\n\
                     Adapter #\nEnclosure Device ID: 7\nSlot Number: 99999999999\n";
         let pds = parse_megacli_pdlist(text);
-        let s = samples(&pds, &[]);
-        let got: Vec<(&str, &str, f64)> =
-            s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect();
         assert_eq!(
-            got,
+            rows(&samples(&pds, &[])),
             [
                 ("sys.disk.lsiraid.pd.Firmware_state", "PD=32:0", 0.0),
                 ("sys.disk.lsiraid.pd.Firmware_state", "PD=N/A:4,adapter=1", 1.0),
@@ -543,18 +542,7 @@ mod tests {
     #[test]
     fn storcli_vd() {
         let vds = parse_storcli_vd(include_str!("../../fixtures/lsiraid/storcli_vd.json")).unwrap();
-        let s = samples(&[], &vds);
-        let got: Vec<(&str, &str, f64)> =
-            s.iter().map(|x| (x.metric.as_str(), x.tags.as_str(), x.value.as_f64())).collect();
-        assert_eq!(
-            got,
-            [
-                ("sys.disk.lsiraid.vd.state", "VD=0", 0.0),
-                ("sys.disk.lsiraid.vd.cache_policy", "VD=0", 0.0),
-                ("sys.disk.lsiraid.vd.state", "VD=1", 1.0),
-                ("sys.disk.lsiraid.vd.cache_policy", "VD=1", 1.0),
-            ]
-        );
+        assert_eq!(rows(&samples(&[], &vds)), TWO_VDS);
     }
 
     #[test]
