@@ -12,13 +12,14 @@ fn wait_for(what: &str, secs: u64, ok: impl FnMut() -> bool) {
     falcon_tests::util::wait_for(what, Duration::from_secs(secs), ok)
 }
 
-fn admin(cfg: &Path, args: &[&str]) {
+fn admin(cfg: &Path, args: &[&str]) -> String {
     let out = Command::new(workspace_bin("falcon-hbs"))
         .args(["admin", "-c", cfg.to_str().unwrap()])
         .args(args)
         .output()
         .unwrap();
     assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -54,6 +55,8 @@ fn admin_checks_reach_the_agent() {
     .unwrap();
     let _agent = Daemon::start(&workspace_bin("falcon-agent"), &["-c", agent_cfg.to_str().unwrap()]).unwrap();
     wait_for("the agent's first heartbeat", 10, || http::get(hbs.addr("http"), "/agents").body.contains("e2e-host"));
+    // Host rows are written by HBS's once-a-second flush.
+    wait_for("the host row", 10, || admin(&hbs_cfg, &["host", "list"]).contains("e2e-host"));
 
     let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listening.local_addr().unwrap().port();

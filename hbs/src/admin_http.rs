@@ -30,7 +30,7 @@ async fn export(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<Socket
     if !trusted(&h, peer.ip()) {
         return refused();
     }
-    match tokio::task::spawn_blocking(move || h.db.export()).await {
+    match tokio::task::spawn_blocking(move || h.store.export()).await {
         Ok(Ok(d)) => data(&d),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -46,7 +46,7 @@ async fn apply(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketA
         Err(e) => return (StatusCode::BAD_REQUEST, format!("bad operation: {e}")).into_response(),
     };
     let r = tokio::task::spawn_blocking(move || {
-        let r = h.db.apply(&op);
+        let r = h.store.apply(&op);
         if r.is_ok() {
             let _ = h.reload();
         }
@@ -55,7 +55,7 @@ async fn apply(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketA
     .await;
     match r {
         Ok(Ok(msg)) => text(msg),
-        Ok(Err(crate::db::DbError::Invalid(m))) => (StatusCode::BAD_REQUEST, m).into_response(),
+        Ok(Err(crate::store::DbError::Invalid(m))) => (StatusCode::BAD_REQUEST, m).into_response(),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

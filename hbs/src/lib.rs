@@ -1,8 +1,10 @@
-//! falcon-hbs: a drop-in replacement for Open-Falcon's Go HBS, on an embedded SQLite database.
+//! falcon-hbs: a drop-in replacement for Open-Falcon's Go HBS, on an embedded SQLite database (MySQL next).
 //!
 //! Layout:
 //! - [`config`]: the Go config file (with `database` naming a SQLite file).
-//! - [`db`]: schema and migrations, the cache load, the heartbeat write.
+//! - [`store`]: the one interface to the database and Go's DSN; [`db`]: its SQLite back end (schema and
+//!   migrations, the cache load, the heartbeat write).
+//! - [`hostwrites`]: heartbeat host rows, coalesced and written at most once a second.
 //! - [`cache`]: the in-memory snapshot and the rules on it (inheritance, checksums' input, plugins, windows).
 //! - [`state`]: config, database, snapshot and the agents map.
 //! - [`rpc`]: `Agent.*` and `Hbs.*`.
@@ -14,9 +16,11 @@ pub mod admin_http;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod hostwrites;
 pub mod http;
 pub mod rpc;
 pub mod state;
+pub mod store;
 
 use falcon_proto::shutdown::Shutdown;
 use state::Hbs;
@@ -57,6 +61,7 @@ pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running
         None
     };
     tokio::spawn(refresh(hbs.clone(), shutdown.clone()));
+    tokio::spawn(flush_hosts(hbs.clone(), shutdown.clone()));
     tokio::spawn(watch(hbs, shutdown));
     Ok(Running { rpc, http })
 }
@@ -79,16 +84,45 @@ async fn refresh(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
     }
 }
 
+/// Writes queued host rows once a second, and what is left at shutdown (bounded).
+async fn flush_hosts(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
+    let mut failing = false;
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = shutdown.wait() => true,
+        };
+        let h = hbs.clone();
+        match tokio::task::spawn_blocking(move || h.flush_hosts()).await {
+            Ok(Err(e)) if !failing => {
+                failing = true;
+                tracing::error!(error = %e, queued = hbs.host_writes.len(), "host write failed; reports kept for the next try");
+            }
+            Ok(Ok(_)) if failing => {
+                failing = false;
+                tracing::info!("host writes work again");
+            }
+            _ => {}
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
 /// Reloads within a second when another process (`falcon-hbs admin`) commits to the database.
 async fn watch(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
-    let version = |h: &Hbs| -> i64 { h.db.conn().query_row("PRAGMA data_version", [], |r| r.get(0)).unwrap_or(0) };
-    let mut last = version(&hbs);
+    let token = |h: &Arc<Hbs>| {
+        let h = h.clone();
+        tokio::task::spawn_blocking(move || h.store.change_token().unwrap_or(0))
+    };
+    let mut last = token(&hbs).await.unwrap_or(0);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.wait() => return,
         }
-        let v = version(&hbs);
+        let v = token(&hbs).await.unwrap_or(last);
         if v != last {
             last = v;
             let h = hbs.clone();

@@ -7,6 +7,7 @@ use falcon_hbs::db::Db;
 use falcon_hbs::state::Hbs;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Command line, with the Go binary's single-dash flags.
 #[derive(Parser, Debug)]
@@ -185,10 +186,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(serve(cfg, args.config, db))
+    rt.block_on(serve(cfg, args.config, std::sync::Arc::new(db)))
 }
 
-async fn serve(cfg: Config, path: PathBuf, db: Db) -> ExitCode {
+async fn serve(cfg: Config, path: PathBuf, db: std::sync::Arc<Db>) -> ExitCode {
     let hbs = match Hbs::new(cfg, Some(path), db) {
         Ok(h) => h,
         Err(e) => {
@@ -197,7 +198,7 @@ async fn serve(cfg: Config, path: PathBuf, db: Db) -> ExitCode {
         }
     };
     let (trigger, shutdown) = falcon_proto::shutdown::channel();
-    let running = match falcon_hbs::start(hbs, shutdown).await {
+    let running = match falcon_hbs::start(hbs.clone(), shutdown).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("falcon-hbs: {e}");
@@ -212,6 +213,13 @@ async fn serve(cfg: Config, path: PathBuf, db: Db) -> ExitCode {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-hbs started");
     falcon_proto::shutdown::signal().await;
     trigger.trigger();
+    // Host rows still queued are written before exit, within a bound (the database may be the reason they wait).
+    let h = hbs.clone();
+    let flushed =
+        tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || h.flush_hosts())).await;
+    if !matches!(flushed, Ok(Ok(Ok(_)))) || !hbs.host_writes.is_empty() {
+        tracing::warn!(left = hbs.host_writes.len(), "host rows not written at shutdown");
+    }
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }

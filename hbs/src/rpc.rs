@@ -38,13 +38,8 @@ pub fn registry(hbs: Arc<Hbs>) -> Registry {
             if r.hostname.is_empty() {
                 return Ok(SimpleRpcResponse { code: 1 });
             }
-            let hb = h.clone();
-            let created = tokio::task::spawn_blocking(move || hb.report(r, now_unix())).await.unwrap_or(false);
-            if created {
-                // A new host: its checks and plugins are known at once, not a minute later.
-                let hb = h.clone();
-                let _ = tokio::task::spawn_blocking(move || hb.reload()).await;
-            }
+            // Memory only: the host row is written by the once-a-second flush (`hostwrites`).
+            h.report(r, now_unix());
             Ok(SimpleRpcResponse { code: 0 })
         }
     });

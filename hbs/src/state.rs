@@ -1,8 +1,9 @@
-//! Shared state: config, database, the cache snapshot and the agents map.
+//! Shared state: config, the store, the cache snapshot, the agents map and the host-write queue.
 
 use crate::cache::Snapshot;
 use crate::config::Config;
-use crate::db::{Db, DbError};
+use crate::hostwrites::HostWrites;
+use crate::store::{DbError, Store};
 use falcon_proto::model::AgentReportRequest;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,22 +23,25 @@ pub struct Hbs {
     cfg: RwLock<Arc<Config>>,
     path: Option<PathBuf>,
     /// The database.
-    pub db: Db,
+    pub store: Arc<dyn Store>,
     cache: RwLock<Arc<Snapshot>>,
     /// hostname -> last heartbeat.
     pub agents: Mutex<BTreeMap<String, AgentSeen>>,
+    /// Host rows waiting to be written.
+    pub host_writes: HostWrites,
 }
 
 impl Hbs {
     /// State over an opened database; loads the caches (an error here is fatal, as in Go).
-    pub fn new(cfg: Config, path: Option<PathBuf>, db: Db) -> Result<Arc<Hbs>, DbError> {
-        let snap = db.load()?;
+    pub fn new(cfg: Config, path: Option<PathBuf>, store: Arc<dyn Store>) -> Result<Arc<Hbs>, DbError> {
+        let snap = store.load()?;
         Ok(Arc::new(Hbs {
             cfg: RwLock::new(Arc::new(cfg)),
             path,
-            db,
+            store,
             cache: RwLock::new(Arc::new(snap)),
             agents: Mutex::new(BTreeMap::new()),
+            host_writes: HostWrites::default(),
         }))
     }
 
@@ -70,7 +74,7 @@ impl Hbs {
 
     /// Rebuilds the snapshot; on error the last good one stays and the error is returned.
     pub fn reload(&self) -> Result<(), DbError> {
-        match self.db.load() {
+        match self.store.load() {
             Ok(s) => {
                 match self.cache.write() {
                     Ok(mut c) => *c = Arc::new(s),
@@ -85,9 +89,9 @@ impl Hbs {
         }
     }
 
-    /// Go's `Agents.Put` + host write: the database is written when the agent is new to this process or its
-    /// ip, agent or plugin version changed. Returns whether a host row was created.
-    pub fn report(&self, r: AgentReportRequest, now: i64) -> bool {
+    /// Go's `Agents.Put` + host write: the host row is queued for writing when the agent is new to this
+    /// process or its ip, agent or plugin version changed ([`HostWrites`]).
+    pub fn report(&self, r: AgentReportRequest, now: i64) {
         let changed = {
             let agents = match self.agents.lock() {
                 Ok(a) => a,
@@ -102,17 +106,22 @@ impl Hbs {
                 }
             }
         };
-        let mut created = false;
         if changed {
-            match self.db.report_host(&r, !self.config().hosts.is_empty()) {
-                Ok(c) => created = c,
-                Err(e) => tracing::error!(host = %r.hostname, error = %e, "host write failed"),
-            }
+            self.host_writes.push(r.clone());
         }
         if let Ok(mut agents) = self.agents.lock() {
             agents.insert(r.hostname.clone(), AgentSeen { last_update: now, report: r });
         }
-        created
+    }
+
+    /// Writes the queued host rows (one batch); when hosts were new, reloads the caches so that their checks
+    /// and plugins are known at once. Returns how many were new.
+    pub fn flush_hosts(&self) -> Result<usize, DbError> {
+        let created = self.host_writes.flush(self.store.as_ref(), !self.config().hosts.is_empty())?;
+        if created > 0 {
+            self.reload()?;
+        }
+        Ok(created)
     }
 
     /// Forgets agents not seen for `max_age` seconds (Go: 24 h, checked daily).
@@ -128,33 +137,40 @@ impl Hbs {
 mod tests {
     use super::*;
 
+    use crate::db::Db;
+
     #[test]
     fn a_failed_reload_keeps_the_last_good_caches() {
-        let db = Db::memory().unwrap();
+        let db = Arc::new(Db::memory().unwrap());
         db.apply(&crate::admin::Op::AddHost { hostname: "h1".into() }).unwrap();
-        let hbs = Hbs::new(Config::default(), None, db).unwrap();
+        let hbs = Hbs::new(Config::default(), None, db.clone()).unwrap();
         assert!(hbs.cache().host_ids.contains_key("h1"));
-        hbs.db.conn().execute_batch("DROP TABLE grp_tpl").unwrap();
+        db.conn().execute_batch("DROP TABLE grp_tpl").unwrap();
         assert!(hbs.reload().is_err());
         assert!(hbs.cache().host_ids.contains_key("h1"), "last good snapshot kept");
     }
 
     #[test]
     fn heartbeats_write_only_when_something_changed() {
-        let hbs = Hbs::new(Config::default(), None, Db::memory().unwrap()).unwrap();
+        let db = Arc::new(Db::memory().unwrap());
+        let hbs = Hbs::new(Config::default(), None, db.clone()).unwrap();
         let r = AgentReportRequest {
             hostname: "a".into(),
             ip: "1".into(),
             agent_version: "v".into(),
             plugin_version: "p".into(),
         };
-        assert!(hbs.report(r.clone(), 10));
-        hbs.db.conn().execute("UPDATE host SET ip='changed-elsewhere'", []).unwrap();
-        assert!(!hbs.report(r.clone(), 11));
-        let ip: String = hbs.db.conn().query_row("SELECT ip FROM host", [], |x| x.get(0)).unwrap();
+        hbs.report(r.clone(), 10);
+        assert_eq!(hbs.flush_hosts().unwrap(), 1);
+        assert!(hbs.cache().host_ids.contains_key("a"), "a new host reloads the caches");
+        db.conn().execute("UPDATE host SET ip='changed-elsewhere'", []).unwrap();
+        hbs.report(r.clone(), 11);
+        assert_eq!(hbs.flush_hosts().unwrap(), 0);
+        let ip: String = db.conn().query_row("SELECT ip FROM host", [], |x| x.get(0)).unwrap();
         assert_eq!(ip, "changed-elsewhere", "same report: no write");
-        assert!(!hbs.report(AgentReportRequest { ip: "2".into(), ..r }, 12));
-        let ip: String = hbs.db.conn().query_row("SELECT ip FROM host", [], |x| x.get(0)).unwrap();
+        hbs.report(AgentReportRequest { ip: "2".into(), ..r }, 12);
+        assert_eq!(hbs.flush_hosts().unwrap(), 0);
+        let ip: String = db.conn().query_row("SELECT ip FROM host", [], |x| x.get(0)).unwrap();
         assert_eq!(ip, "2");
         assert_eq!(hbs.forget_stale(12 + 86_401, 86_400), 1);
     }

@@ -1,4 +1,4 @@
-//! The embedded database: SQLite in WAL mode with full syncs (a crash never loses a committed row), migrated
+//! The embedded back end of [`crate::store::Store`]: SQLite in WAL mode with full syncs (a crash never loses a committed row), migrated
 //! forward at open, every statement parameterised.
 
 pub mod load;
@@ -96,6 +96,37 @@ impl Db {
             applied += 1;
         }
         Ok(applied)
+    }
+}
+
+impl crate::store::Store for Db {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn load(&self) -> Result<crate::cache::Snapshot, DbError> {
+        Db::load(self)
+    }
+
+    fn write_hosts(
+        &self,
+        reports: &[falcon_proto::model::AgentReportRequest],
+        update_only: bool,
+    ) -> Result<usize, DbError> {
+        self.report_hosts(reports, update_only)
+    }
+
+    fn apply(&self, op: &crate::admin::Op) -> Result<String, DbError> {
+        Db::apply(self, op)
+    }
+
+    fn export(&self) -> Result<crate::admin::Document, DbError> {
+        Db::export(self)
+    }
+
+    /// SQLite's `data_version`: it changes when another connection commits.
+    fn change_token(&self) -> Result<i64, DbError> {
+        self.conn().query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(sql("read data_version"))
     }
 }
 

@@ -145,7 +145,10 @@ mod tests {
         assert_eq!((d.user.as_str(), d.password.as_str()), ("u", "p@ss:w@rd"));
         assert_eq!(d.endpoint, Endpoint::Unix("/run/mysqld/mysqld.sock".into()));
         let d = parse("u@tcp(db.example:13306)/x?timeout=3s&readTimeout=500ms").unwrap();
-        assert_eq!((d.password.as_str(), d.connect_timeout, d.io_timeout), ("", Duration::from_secs(3), Duration::from_millis(500)));
+        assert_eq!(
+            (d.password.as_str(), d.connect_timeout, d.io_timeout),
+            ("", Duration::from_secs(3), Duration::from_millis(500))
+        );
         assert_eq!(d.endpoint, Endpoint::Tcp { host: "db.example".into(), port: 13306 });
         assert_eq!(parse("u@tcp([::1]:3307)/x").unwrap().endpoint, Endpoint::Tcp { host: "::1".into(), port: 3307 });
         assert_eq!(parse("/x").unwrap().endpoint, Endpoint::Tcp { host: "127.0.0.1".into(), port: 3306 });
