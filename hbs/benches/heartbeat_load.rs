@@ -12,6 +12,7 @@ use falcon_tests::util::{arg, status_kb};
 use common::*;
 use falcon_hbs::admin::{Document, GroupDoc, HostDoc, Op, StrategyDoc, TemplateDoc};
 use falcon_hbs::db::Db;
+use falcon_hbs::store::Store;
 use falcon_proto::jsonrpc::client::{Client, ClientConfig};
 use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetricResponse, SimpleRpcResponse,

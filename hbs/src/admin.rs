@@ -3,8 +3,8 @@
 //! (`falcon-hbs admin ...`) and the HTTP API (`/admin/...`) both run these. Every operation is one transaction,
 //! validated first: bad input gets a clear error and changes nothing.
 
-use crate::db::{query_all, sql, Db, DbError};
-use rusqlite::{params, OptionalExtension, Transaction};
+use crate::store::sql::{int, text, Sql, Val};
+use crate::store::DbError;
 use serde::{Deserialize, Serialize};
 
 /// A host in the document.
@@ -247,12 +247,12 @@ fn invalid(msg: impl Into<String>) -> DbError {
     DbError::Invalid(msg.into())
 }
 
-fn id_of(tx: &Transaction<'_>, table: &str, col: &str, name: &str, what: &str) -> Result<i64, DbError> {
-    let q = format!("SELECT id FROM {table} WHERE {col}=?1");
-    tx.query_row(&q, params![name], |r| r.get(0))
-        .optional()
-        .map_err(sql(format!("look up {what}")))?
-        .ok_or_else(|| invalid(format!("unknown {what} {name:?}")))
+fn id_of(tx: &mut dyn Sql, table: &str, col: &str, name: &str, what: &str) -> Result<i64, DbError> {
+    let q = format!("SELECT id FROM {table} WHERE {col}=?");
+    match tx.one(&format!("look up {what}"), &q, &[name.into()])? {
+        Some(Val::Int(id)) => Ok(id),
+        _ => Err(invalid(format!("unknown {what} {name:?}"))),
+    }
 }
 
 /// Checks a strategy or default tag string: empty, or `k=v` pieces with non-empty keys.
@@ -318,7 +318,7 @@ fn check_expression(e: &ExpressionDoc) -> Result<(), DbError> {
 }
 
 /// Refuses a parent link that would make a loop.
-fn check_parent(tx: &Transaction<'_>, tid: i64, parent: i64) -> Result<(), DbError> {
+fn check_parent(tx: &mut dyn Sql, tid: i64, parent: i64) -> Result<(), DbError> {
     let mut cur = parent;
     for _ in 0..1000 {
         if cur == 0 {
@@ -327,51 +327,75 @@ fn check_parent(tx: &Transaction<'_>, tid: i64, parent: i64) -> Result<(), DbErr
         if cur == tid {
             return Err(invalid("that parent would make a template loop"));
         }
-        cur = tx
-            .query_row("SELECT parent_id FROM tpl WHERE id=?1", params![cur], |r| r.get(0))
-            .optional()
-            .map_err(sql("read tpl"))?
-            .unwrap_or(0);
+        cur = match tx.one("read tpl", "SELECT parent_id FROM tpl WHERE id=?", &[cur.into()])? {
+            Some(Val::Int(p)) => p,
+            _ => 0,
+        };
     }
     Err(invalid("template chain too deep"))
 }
 
-fn unique(e: rusqlite::Error, what: &str, name: &str) -> DbError {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if f.code == rusqlite::ErrorCode::ConstraintViolation {
-            return invalid(format!("{what} {name:?} already exists"));
-        }
+/// A duplicate-key refusal as the operator's mistake.
+fn unique(e: DbError, what: &str, name: &str) -> DbError {
+    match e {
+        DbError::Duplicate { .. } => invalid(format!("{what} {name:?} already exists")),
+        e => e,
     }
-    DbError::Sql { what: format!("add {what}"), source: e }
 }
 
-fn insert_strategy(tx: &Transaction<'_>, tid: i64, s: &StrategyDoc) -> Result<i64, DbError> {
+fn insert_strategy(tx: &mut dyn Sql, tid: i64, s: &StrategyDoc) -> Result<i64, DbError> {
     check_strategy(s)?;
-    tx.execute(
+    let params = [
+        Val::from(&s.metric),
+        Val::from(&s.tags),
+        s.max_step.into(),
+        s.priority.into(),
+        Val::from(&s.func),
+        Val::from(&s.op),
+        Val::from(&s.right_value),
+        Val::from(&s.note),
+        Val::from(&s.run_begin),
+        Val::from(&s.run_end),
+        tid.into(),
+    ];
+    let done = tx.exec(
+        "add strategy",
         "INSERT INTO strategy(metric, tags, max_step, priority, func, op, right_value, note, run_begin, run_end, tpl_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![s.metric, s.tags, s.max_step, s.priority, s.func, s.op, s.right_value, s.note, s.run_begin, s.run_end, tid],
-    )
-    .map_err(sql("add strategy"))?;
-    Ok(tx.last_insert_rowid())
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &params,
+    )?;
+    Ok(done.last_id)
 }
 
-fn insert_expression(tx: &Transaction<'_>, e: &ExpressionDoc) -> Result<i64, DbError> {
+fn insert_expression(tx: &mut dyn Sql, e: &ExpressionDoc) -> Result<i64, DbError> {
     check_expression(e)?;
-    tx.execute(
+    let params = [
+        Val::from(&e.expression),
+        Val::from(&e.func),
+        Val::from(&e.op),
+        Val::from(&e.right_value),
+        e.max_step.into(),
+        e.priority.into(),
+        Val::from(&e.note),
+        e.action_id.into(),
+        e.pause.into(),
+    ];
+    let done = tx.exec(
+        "add expression",
         "INSERT INTO expression(expression, func, op, right_value, max_step, priority, note, action_id, pause)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![e.expression, e.func, e.op, e.right_value, e.max_step, e.priority, e.note, e.action_id, e.pause as i64],
-    )
-    .map_err(sql("add expression"))?;
-    Ok(tx.last_insert_rowid())
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &params,
+    )?;
+    Ok(done.last_id)
 }
 
-fn apply_in(tx: &Transaction<'_>, op: &Op) -> Result<String, DbError> {
+/// Applies one operation inside a transaction the caller opened (and rolls back on error).
+pub fn apply_in(tx: &mut dyn Sql, op: &Op) -> Result<String, DbError> {
+    let ignore = tx.dialect().insert_ignore();
     match op {
         Op::AddHost { hostname } => {
             check_name("host", hostname)?;
-            tx.execute("INSERT INTO host(hostname) VALUES (?1)", params![hostname])
+            tx.exec("add host", "INSERT INTO host(hostname) VALUES (?)", &[hostname.into()])
                 .map_err(|e| unique(e, "host", hostname))?;
             Ok(format!("host {hostname} added"))
         }
@@ -380,35 +404,46 @@ fn apply_in(tx: &Transaction<'_>, op: &Op) -> Result<String, DbError> {
             if begin > end {
                 return Err(invalid("maintenance begin is after its end"));
             }
-            tx.execute("UPDATE host SET maintain_begin=?1, maintain_end=?2 WHERE id=?3", params![begin, end, hid])
-                .map_err(sql("set maintenance"))?;
+            tx.exec(
+                "set maintenance",
+                "UPDATE host SET maintain_begin=?, maintain_end=? WHERE id=?",
+                &[(*begin).into(), (*end).into(), hid.into()],
+            )?;
             Ok(format!("host {hostname} maintenance {begin}..{end}"))
         }
         Op::AddGroup { name } => {
             check_name("group", name)?;
-            tx.execute("INSERT INTO grp(grp_name) VALUES (?1)", params![name]).map_err(|e| unique(e, "group", name))?;
+            tx.exec("add group", "INSERT INTO grp(grp_name) VALUES (?)", &[name.into()])
+                .map_err(|e| unique(e, "group", name))?;
             Ok(format!("group {name} added"))
         }
         Op::GroupAddHost { group, hostname } => {
             let g = id_of(tx, "grp", "grp_name", group, "group")?;
             let h = id_of(tx, "host", "hostname", hostname, "host")?;
-            tx.execute("INSERT OR IGNORE INTO grp_host(grp_id, host_id) VALUES (?1, ?2)", params![g, h])
-                .map_err(sql("add group member"))?;
+            // The portal's grp_host has no unique key: look before inserting.
+            let q = "SELECT 1 FROM grp_host WHERE grp_id=? AND host_id=?";
+            if tx.one("read group member", q, &[g.into(), h.into()])?.is_none() {
+                tx.exec(
+                    "add group member",
+                    "INSERT INTO grp_host(grp_id, host_id) VALUES (?, ?)",
+                    &[g.into(), h.into()],
+                )?;
+            }
             Ok(format!("host {hostname} in group {group}"))
         }
         Op::GroupRemoveHost { group, hostname } => {
             let g = id_of(tx, "grp", "grp_name", group, "group")?;
             let h = id_of(tx, "host", "hostname", hostname, "host")?;
-            tx.execute("DELETE FROM grp_host WHERE grp_id=?1 AND host_id=?2", params![g, h])
-                .map_err(sql("remove group member"))?;
+            tx.exec("remove group member", "DELETE FROM grp_host WHERE grp_id=? AND host_id=?", &[g.into(), h.into()])?;
             Ok(format!("host {hostname} out of group {group}"))
         }
         Op::AddTemplate { name, parent, action_id } => {
             check_name("template", name)?;
             let p = if parent.is_empty() { 0 } else { id_of(tx, "tpl", "tpl_name", parent, "parent template")? };
-            tx.execute(
-                "INSERT INTO tpl(tpl_name, parent_id, action_id) VALUES (?1, ?2, ?3)",
-                params![name, p, action_id],
+            tx.exec(
+                "add template",
+                "INSERT INTO tpl(tpl_name, parent_id, action_id) VALUES (?, ?, ?)",
+                &[name.into(), p.into(), (*action_id).into()],
             )
             .map_err(|e| unique(e, "template", name))?;
             Ok(format!("template {name} added"))
@@ -417,14 +452,14 @@ fn apply_in(tx: &Transaction<'_>, op: &Op) -> Result<String, DbError> {
             let t = id_of(tx, "tpl", "tpl_name", name, "template")?;
             let p = if parent.is_empty() { 0 } else { id_of(tx, "tpl", "tpl_name", parent, "parent template")? };
             check_parent(tx, t, p)?;
-            tx.execute("UPDATE tpl SET parent_id=?1 WHERE id=?2", params![p, t]).map_err(sql("set parent"))?;
+            tx.exec("set parent", "UPDATE tpl SET parent_id=? WHERE id=?", &[p.into(), t.into()])?;
             Ok(format!("template {name} parent {parent:?}"))
         }
         Op::Bind { group, template } => {
             let g = id_of(tx, "grp", "grp_name", group, "group")?;
             let t = id_of(tx, "tpl", "tpl_name", template, "template")?;
-            tx.execute("INSERT OR IGNORE INTO grp_tpl(grp_id, tpl_id) VALUES (?1, ?2)", params![g, t])
-                .map_err(sql("bind template"))?;
+            let q = format!("{ignore} INTO grp_tpl(grp_id, tpl_id) VALUES (?, ?)");
+            tx.exec("bind template", &q, &[g.into(), t.into()])?;
             Ok(format!("template {template} bound to group {group}"))
         }
         Op::AddStrategy { template, strategy } => {
@@ -433,8 +468,8 @@ fn apply_in(tx: &Transaction<'_>, op: &Op) -> Result<String, DbError> {
             Ok(format!("strategy {id} added to template {template}"))
         }
         Op::DeleteStrategy { id } => {
-            let n = tx.execute("DELETE FROM strategy WHERE id=?1", params![id]).map_err(sql("delete strategy"))?;
-            if n == 0 {
+            let done = tx.exec("delete strategy", "DELETE FROM strategy WHERE id=?", &[(*id).into()])?;
+            if done.affected == 0 {
                 return Err(invalid(format!("unknown strategy {id}")));
             }
             Ok(format!("strategy {id} deleted"))
@@ -448,31 +483,32 @@ fn apply_in(tx: &Transaction<'_>, op: &Op) -> Result<String, DbError> {
             if dir.trim().is_empty() {
                 return Err(invalid("plugin dir is empty"));
             }
-            tx.execute("INSERT INTO plugin_dir(grp_id, dir) VALUES (?1, ?2)", params![g, dir])
-                .map_err(sql("add plugin dir"))?;
+            tx.exec("add plugin dir", "INSERT INTO plugin_dir(grp_id, dir) VALUES (?, ?)", &[g.into(), dir.into()])?;
             Ok(format!("plugin {dir} added to group {group}"))
         }
         Op::Import { document } => import(tx, document),
     }
 }
 
-fn import(tx: &Transaction<'_>, d: &Document) -> Result<String, DbError> {
-    tx.execute_batch("DELETE FROM grp_host; DELETE FROM grp_tpl; DELETE FROM plugin_dir; DELETE FROM strategy; DELETE FROM expression; DELETE FROM tpl; DELETE FROM grp;")
-        .map_err(sql("clear configuration"))?;
+fn import(tx: &mut dyn Sql, d: &Document) -> Result<String, DbError> {
+    for table in ["grp_host", "grp_tpl", "plugin_dir", "strategy", "expression", "tpl", "grp"] {
+        tx.exec("clear configuration", &format!("DELETE FROM {table}"), &[])?;
+    }
+    let upsert = format!(
+        "INSERT INTO host(hostname, ip, maintain_begin, maintain_end) VALUES (?, ?, ?, ?) {}",
+        tx.dialect().on_host_conflict(&["maintain_begin", "maintain_end"])
+    );
     for h in &d.hosts {
         check_name("host", &h.hostname)?;
-        tx.execute(
-            "INSERT INTO host(hostname, ip, maintain_begin, maintain_end) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(hostname) DO UPDATE SET maintain_begin=excluded.maintain_begin, maintain_end=excluded.maintain_end",
-            params![h.hostname, h.ip, h.maintain_begin, h.maintain_end],
-        )
-        .map_err(sql("import host"))?;
+        let params = [Val::from(&h.hostname), Val::from(&h.ip), h.maintain_begin.into(), h.maintain_end.into()];
+        tx.exec("import host", &upsert, &params)?;
     }
     for t in &d.templates {
         check_name("template", &t.name)?;
-        tx.execute(
-            "INSERT INTO tpl(tpl_name, action_id, create_user) VALUES (?1, ?2, ?3)",
-            params![t.name, t.action_id, t.creator],
+        tx.exec(
+            "import template",
+            "INSERT INTO tpl(tpl_name, action_id, create_user) VALUES (?, ?, ?)",
+            &[Val::from(&t.name), t.action_id.into(), Val::from(&t.creator)],
         )
         .map_err(|e| unique(e, "template", &t.name))?;
     }
@@ -481,7 +517,7 @@ fn import(tx: &Transaction<'_>, d: &Document) -> Result<String, DbError> {
         if !t.parent.is_empty() {
             let p = id_of(tx, "tpl", "tpl_name", &t.parent, "parent template")?;
             check_parent(tx, tid, p)?;
-            tx.execute("UPDATE tpl SET parent_id=?1 WHERE id=?2", params![p, tid]).map_err(sql("set parent"))?;
+            tx.exec("set parent", "UPDATE tpl SET parent_id=? WHERE id=?", &[p.into(), tid.into()])?;
         }
         for s in &t.strategies {
             insert_strategy(tx, tid, s)?;
@@ -511,101 +547,93 @@ fn import(tx: &Transaction<'_>, d: &Document) -> Result<String, DbError> {
     ))
 }
 
-impl Db {
-    /// Applies one operation in a transaction; nothing changes on error.
-    pub fn apply(&self, op: &Op) -> Result<String, DbError> {
-        let mut c = self.conn();
-        let tx = c.transaction().map_err(sql("begin"))?;
-        let msg = apply_in(&tx, op)?;
-        tx.commit().map_err(sql("commit"))?;
-        Ok(msg)
-    }
-
-    /// The whole configuration.
-    pub fn export(&self) -> Result<Document, DbError> {
-        let c = self.conn();
-        let c: &rusqlite::Connection = &c;
-        let mut d = Document {
-            hosts: query_all(
-                c,
-                "export hosts",
-                "SELECT hostname, ip, maintain_begin, maintain_end FROM host ORDER BY hostname",
-                [],
-                |r| {
-                    Ok(HostDoc {
-                        hostname: r.get(0)?,
-                        ip: r.get(1)?,
-                        maintain_begin: r.get(2)?,
-                        maintain_end: r.get(3)?,
-                    })
-                },
-            )?,
-            ..Default::default()
-        };
-        let tpls = query_all(
-            c,
-            "export templates",
-            "SELECT t.id, t.tpl_name, COALESCE(p.tpl_name, ''), t.action_id, t.create_user FROM tpl t LEFT JOIN tpl p ON p.id = t.parent_id ORDER BY t.id",
-            [],
-            |r| {
-                let t = TemplateDoc { name: r.get(1)?, parent: r.get(2)?, action_id: r.get(3)?, creator: r.get(4)?, strategies: vec![] };
-                Ok((r.get::<_, i64>(0)?, t))
-            },
-        )?;
-        for (id, mut t) in tpls {
-            t.strategies = query_all(
-                c,
-                "export strategies",
-                "SELECT metric, tags, func, op, right_value, max_step, priority, note, run_begin, run_end FROM strategy WHERE tpl_id=?1 ORDER BY id",
-                params![id],
-                |r| {
-                    Ok(StrategyDoc {
-                        metric: r.get(0)?,
-                        tags: r.get(1)?,
-                        func: r.get(2)?,
-                        op: r.get(3)?,
-                        right_value: r.get(4)?,
-                        max_step: r.get(5)?,
-                        priority: r.get(6)?,
-                        note: r.get(7)?,
-                        run_begin: r.get(8)?,
-                        run_end: r.get(9)?,
-                    })
-                },
-            )?;
-            d.templates.push(t);
-        }
-        let groups = query_all(c, "export groups", "SELECT id, grp_name FROM grp ORDER BY id", [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for (gid, name) in groups {
-            let list = |q: &str| query_all(c, "export group", q, params![gid], |r| r.get(0));
-            d.groups.push(GroupDoc {
-                name,
-                hosts: list("SELECT h.hostname FROM grp_host gh JOIN host h ON h.id = gh.host_id WHERE gh.grp_id=?1 ORDER BY h.hostname")?,
-                templates: list("SELECT t.tpl_name FROM grp_tpl gt JOIN tpl t ON t.id = gt.tpl_id WHERE gt.grp_id=?1 ORDER BY t.id")?,
-                plugins: list("SELECT dir FROM plugin_dir WHERE grp_id=?1 ORDER BY id")?,
-            });
-        }
-        d.expressions = query_all(
-            c,
-            "export expressions",
-            "SELECT expression, func, op, right_value, max_step, priority, note, action_id, pause FROM expression ORDER BY id",
-            [],
-            |r| {
-                Ok(ExpressionDoc {
-                    expression: r.get(0)?,
-                    func: r.get(1)?,
-                    op: r.get(2)?,
-                    right_value: r.get(3)?,
-                    max_step: r.get(4)?,
-                    priority: r.get(5)?,
-                    note: r.get(6)?,
-                    action_id: r.get(7)?,
-                    pause: r.get::<_, i64>(8)? != 0,
+/// The whole configuration, read inside a transaction the caller opened.
+pub fn export(tx: &mut dyn Sql) -> Result<Document, DbError> {
+    let hosts =
+        tx.rows("export hosts", "SELECT hostname, ip, maintain_begin, maintain_end FROM host ORDER BY hostname", &[])?;
+    let mut d = Document {
+        hosts: hosts
+            .iter()
+            .map(|r| {
+                Ok(HostDoc {
+                    hostname: text(r, 0)?,
+                    ip: text(r, 1)?,
+                    maintain_begin: int(r, 2)?,
+                    maintain_end: int(r, 3)?,
                 })
-            },
+            })
+            .collect::<Result<_, DbError>>()?,
+        ..Default::default()
+    };
+    let tpls = tx.rows(
+        "export templates",
+        "SELECT t.id, t.tpl_name, COALESCE(p.tpl_name, ''), t.action_id, t.create_user
+         FROM tpl t LEFT JOIN tpl p ON p.id = t.parent_id ORDER BY t.id",
+        &[],
+    )?;
+    for r in tpls {
+        let strategies = tx.rows(
+            "export strategies",
+            "SELECT metric, tags, func, op, right_value, max_step, priority, note, run_begin, run_end
+             FROM strategy WHERE tpl_id=? ORDER BY id",
+            &[int(&r, 0)?.into()],
         )?;
-        Ok(d)
+        d.templates.push(TemplateDoc {
+            name: text(&r, 1)?,
+            parent: text(&r, 2)?,
+            action_id: int(&r, 3)?,
+            creator: text(&r, 4)?,
+            strategies: strategies
+                .iter()
+                .map(|s| {
+                    Ok(StrategyDoc {
+                        metric: text(s, 0)?,
+                        tags: text(s, 1)?,
+                        func: text(s, 2)?,
+                        op: text(s, 3)?,
+                        right_value: text(s, 4)?,
+                        max_step: int(s, 5)?,
+                        priority: int(s, 6)?,
+                        note: text(s, 7)?,
+                        run_begin: text(s, 8)?,
+                        run_end: text(s, 9)?,
+                    })
+                })
+                .collect::<Result<_, DbError>>()?,
+        });
     }
+    for g in tx.rows("export groups", "SELECT id, grp_name FROM grp ORDER BY id", &[])? {
+        let gid = [Val::Int(int(&g, 0)?)];
+        let mut list = |q: &str| -> Result<Vec<String>, DbError> {
+            tx.rows("export group", q, &gid)?.iter().map(|r| text(r, 0)).collect()
+        };
+        d.groups.push(GroupDoc {
+            name: text(&g, 1)?,
+            hosts: list("SELECT h.hostname FROM grp_host gh JOIN host h ON h.id = gh.host_id WHERE gh.grp_id=? ORDER BY h.hostname")?,
+            templates: list("SELECT t.tpl_name FROM grp_tpl gt JOIN tpl t ON t.id = gt.tpl_id WHERE gt.grp_id=? ORDER BY t.id")?,
+            plugins: list("SELECT dir FROM plugin_dir WHERE grp_id=? ORDER BY id")?,
+        });
+    }
+    let exprs = tx.rows(
+        "export expressions",
+        "SELECT expression, func, op, right_value, max_step, priority, note, action_id, pause FROM expression ORDER BY id",
+        &[],
+    )?;
+    d.expressions = exprs
+        .iter()
+        .map(|r| {
+            Ok(ExpressionDoc {
+                expression: text(r, 0)?,
+                func: text(r, 1)?,
+                op: text(r, 2)?,
+                right_value: text(r, 3)?,
+                max_step: int(r, 4)?,
+                priority: int(r, 5)?,
+                note: text(r, 6)?,
+                action_id: int(r, 7)?,
+                pause: int(r, 8)? != 0,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    Ok(d)
 }

@@ -5,6 +5,7 @@ use falcon_hbs::admin::{Document, ExpressionDoc, Op, StrategyDoc};
 use falcon_hbs::config::Config;
 use falcon_hbs::db::Db;
 use falcon_hbs::state::Hbs;
+use falcon_hbs::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use falcon_hbs::admin::{Document, ExpressionDoc, GroupDoc, HostDoc, Op, StrategyDoc, TemplateDoc};
 use falcon_hbs::db::Db;
+use falcon_hbs::store::Store;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;

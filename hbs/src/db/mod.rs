@@ -1,10 +1,10 @@
 //! The embedded back end of [`crate::store::Store`]: SQLite in WAL mode with full syncs (a crash never loses a committed row), migrated
 //! forward at open, every statement parameterised.
 
-pub mod load;
 pub mod schema;
-pub mod write;
 
+use crate::store::sql::{Dialect, Exec, Row, Sql, Val};
+use crate::store::SqlBackend;
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -23,25 +23,26 @@ pub enum DbError {
     /// The request itself is wrong (unknown group, duplicate name, parent loop...).
     #[error("{0}")]
     Invalid(String),
+    /// A unique key refused the row.
+    #[error("database {what}: duplicate key")]
+    Duplicate {
+        /// What was being done.
+        what: String,
+    },
+    /// A server back end (MySQL) said no, or could not be reached.
+    #[error("database {what}: {message}")]
+    Backend {
+        /// What was being done.
+        what: String,
+        /// The server's or the client's message.
+        message: String,
+    },
 }
 
 /// Wraps a rusqlite error with context.
 pub fn sql(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> DbError {
     let what = what.into();
     move |source| DbError::Sql { what, source }
-}
-
-/// Runs `q` and maps every row with `f`; `what` names the read in errors.
-pub fn query_all<T, P: rusqlite::Params>(
-    c: &Connection,
-    what: &str,
-    q: &str,
-    params: P,
-    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> Result<Vec<T>, DbError> {
-    let mut stmt = c.prepare_cached(q).map_err(sql(what))?;
-    let rows = stmt.query_map(params, f).map_err(sql(what))?;
-    rows.collect::<Result<_, _>>().map_err(sql(what))
 }
 
 /// The database handle (one connection: HBS writes little, and reads come from the caches).
@@ -99,29 +100,72 @@ impl Db {
     }
 }
 
-impl crate::store::Store for Db {
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Val::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Val::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+fn from_ref(v: rusqlite::types::ValueRef<'_>) -> Val {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Val::Null,
+        ValueRef::Integer(i) => Val::Int(i),
+        ValueRef::Real(f) => Val::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// [`Sql`] over one open SQLite transaction.
+struct SqliteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+impl Sql for SqliteTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn rows(&mut self, what: &str, q: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
+        let mut stmt = self.tx.prepare_cached(q).map_err(sql(what))?;
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                (0..n).map(|i| r.get_ref(i).map(from_ref)).collect::<rusqlite::Result<Row>>()
+            })
+            .map_err(sql(what))?;
+        rows.collect::<Result<_, _>>().map_err(sql(what))
+    }
+
+    fn exec(&mut self, what: &str, q: &str, params: &[Val]) -> Result<Exec, DbError> {
+        match self.tx.execute(q, rusqlite::params_from_iter(params.iter())) {
+            Ok(n) => Ok(Exec { affected: n as u64, last_id: self.tx.last_insert_rowid() }),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Err(DbError::Duplicate { what: what.to_string() })
+            }
+            Err(e) => Err(DbError::Sql { what: what.to_string(), source: e }),
+        }
+    }
+}
+
+impl SqlBackend for Db {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
 
-    fn load(&self) -> Result<crate::cache::Snapshot, DbError> {
-        Db::load(self)
-    }
-
-    fn write_hosts(
-        &self,
-        reports: &[falcon_proto::model::AgentReportRequest],
-        update_only: bool,
-    ) -> Result<usize, DbError> {
-        self.report_hosts(reports, update_only)
-    }
-
-    fn apply(&self, op: &crate::admin::Op) -> Result<String, DbError> {
-        Db::apply(self, op)
-    }
-
-    fn export(&self) -> Result<crate::admin::Document, DbError> {
-        Db::export(self)
+    fn tx(&self, f: &mut dyn FnMut(&mut dyn Sql) -> Result<(), DbError>) -> Result<(), DbError> {
+        let mut c = self.conn();
+        let tx = c.transaction().map_err(sql("begin"))?;
+        f(&mut SqliteTx { tx: &tx })?;
+        tx.commit().map_err(sql("commit"))
     }
 
     /// SQLite's `data_version`: it changes when another connection commits.
