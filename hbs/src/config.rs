@@ -1,4 +1,4 @@
-//! The Go HBS configuration file, unchanged (`g/cfg.go`), with `database` naming a SQLite file.
+//! The Go HBS configuration file, unchanged (`g/cfg.go`): `database` is Go's MySQL DSN or a SQLite file.
 
 use falcon_proto::cli::read_config_object;
 use falcon_proto::go_struct;
@@ -30,11 +30,11 @@ go_struct! {
         pub debug: bool = "debug",
         /// Non-empty: heartbeats only update existing hosts (hosts are managed elsewhere).
         pub hosts: String = "hosts",
-        /// The SQLite database file (Go: a MySQL DSN, refused here with a clear error).
+        /// Go's MySQL DSN (`user:password@tcp(host:3306)/falcon_portal?...`) or a SQLite file path.
         pub database: String = "database",
-        /// Go's connection pool size (unused with SQLite; kept for /config/reload).
+        /// Most MySQL connections (unused with SQLite).
         pub max_conns: i64 = "maxConns" as "int",
-        /// Go's idle connections (unused with SQLite).
+        /// Go's idle connections (accepted; the MySQL pool closes idle connections by itself).
         pub max_idle: i64 = "maxIdle" as "int",
         /// JSON-RPC listener.
         pub listen: String = "listen",
@@ -73,11 +73,11 @@ impl Config {
         let mut cfg = Config::default();
         gojson::decode_into(bytes, &mut cfg, gojson::Ctx::top("g.GlobalConfig"))
             .map_err(|e| ConfigError::Decode { path: name.into(), reason: e.0 })?;
-        if cfg.database.contains("@tcp(") || cfg.database.contains("@unix(") {
-            return Err(ConfigError::Invalid {
+        if crate::store::dsn::is_dsn(&cfg.database) {
+            crate::store::dsn::parse(&cfg.database).map_err(|reason| ConfigError::Invalid {
                 key: "database".into(),
-                reason: "a MySQL DSN; this HBS keeps its data in SQLite: give a file path (e.g. ./falcon_portal.db) and import with `falcon-hbs admin import`".into(),
-            });
+                reason: format!("MySQL DSN: {reason}"),
+            })?;
         }
         if cfg.database.is_empty() {
             return Err(ConfigError::Invalid { key: "database".into(), reason: "empty".into() });
@@ -96,7 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn captured_shape_and_mysql_refused() {
+    fn captured_shape_and_dsn_checked() {
         let c = Config::from_bytes(
             br#"{"database":"x.db","listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"maxIdle":15}"#,
             "t",
@@ -107,7 +107,9 @@ mod tests {
             r#"{"debug":true,"hosts":"","database":"x.db","maxConns":20,"maxIdle":15,"listen":"127.0.0.1:16030","trustable":["127.0.0.1"],"http":{"enabled":true,"listen":"0.0.0.0:6031"}}"#
         );
         assert_eq!(Config::from_bytes(b"{}", "t").unwrap().trustable_joined(), "");
-        let e = Config::from_bytes(br#"{"database":"root:@tcp(127.0.0.1:3306)/falcon_portal"}"#, "t").unwrap_err();
-        assert!(e.to_string().contains("config key database"));
+        let ok = Config::from_bytes(br#"{"database":"root:@tcp(127.0.0.1:3306)/falcon_portal?loc=Local"}"#, "t");
+        assert!(ok.is_ok());
+        let e = Config::from_bytes(br#"{"database":"root:@tcp(127.0.0.1:x)/falcon_portal"}"#, "t").unwrap_err();
+        assert!(e.to_string().contains("config key database") && e.to_string().contains("port"), "{e}");
     }
 }

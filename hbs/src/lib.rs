@@ -1,4 +1,5 @@
-//! falcon-hbs: a drop-in replacement for Open-Falcon's Go HBS, on an embedded SQLite database (MySQL next).
+//! falcon-hbs: a drop-in replacement for Open-Falcon's Go HBS, on an embedded SQLite database or an existing falcon_portal
+//! MySQL database.
 //!
 //! Layout:
 //! - [`config`]: the Go config file (with `database` naming a SQLite file).
@@ -110,16 +111,18 @@ async fn flush_hosts(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
     }
 }
 
-/// Reloads within a second when another process (`falcon-hbs admin`) commits to the database.
+/// Reloads soon after another process (`falcon-hbs admin`, another HBS, the portal) commits to the database:
+/// within a second on SQLite, five seconds on MySQL.
 async fn watch(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
     let token = |h: &Arc<Hbs>| {
         let h = h.clone();
         tokio::task::spawn_blocking(move || h.store.change_token().unwrap_or(0))
     };
     let mut last = token(&hbs).await.unwrap_or(0);
+    let every = hbs.store.change_poll();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = shutdown.wait() => return,
         }
         let v = token(&hbs).await.unwrap_or(last);

@@ -3,11 +3,11 @@
 use clap::{Parser, Subcommand};
 use falcon_hbs::admin::{Document, ExpressionDoc, Op, StrategyDoc};
 use falcon_hbs::config::Config;
-use falcon_hbs::db::Db;
 use falcon_hbs::state::Hbs;
 use falcon_hbs::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Command line, with the Go binary's single-dash flags.
@@ -165,15 +165,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let db = match Db::open(&PathBuf::from(&cfg.database)) {
+    let db = match falcon_hbs::store::open(&cfg.database, cfg.max_conns) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("falcon-hbs: {e}");
+            eprintln!("falcon-hbs: config key database: {e}");
             return ExitCode::from(1);
         }
     };
     if let Some(Command::Admin { what }) = args.command {
-        return admin(&db, what);
+        return admin(db.as_ref(), what);
     }
     let level = if cfg.debug { "debug" } else { "info" };
     tracing_subscriber::fmt()
@@ -187,12 +187,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(serve(cfg, args.config, std::sync::Arc::new(db)))
+    rt.block_on(serve(cfg, args.config, db))
 }
 
-async fn serve(cfg: Config, path: PathBuf, db: std::sync::Arc<Db>) -> ExitCode {
-    let hbs = match Hbs::new(cfg, Some(path), db) {
-        Ok(h) => h,
+async fn serve(cfg: Config, path: PathBuf, db: Arc<dyn Store>) -> ExitCode {
+    // The first load blocks on the database (a MySQL store runs its own client runtime).
+    let hbs = match tokio::task::spawn_blocking(move || Hbs::new(cfg, Some(path), db)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            eprintln!("falcon-hbs: {e}");
+            return ExitCode::from(1);
+        }
         Err(e) => {
             eprintln!("falcon-hbs: {e}");
             return ExitCode::from(1);
@@ -216,8 +221,13 @@ async fn serve(cfg: Config, path: PathBuf, db: std::sync::Arc<Db>) -> ExitCode {
     trigger.trigger();
     // Host rows still queued are written before exit, within a bound (the database may be the reason they wait).
     let h = hbs.clone();
-    let flushed =
-        tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || h.flush_hosts())).await;
+    let drain = move || -> Result<(), falcon_hbs::store::DbError> {
+        while !h.host_writes.is_empty() {
+            h.flush_hosts()?;
+        }
+        Ok(())
+    };
+    let flushed = tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(drain)).await;
     if !matches!(flushed, Ok(Ok(Ok(_)))) || !hbs.host_writes.is_empty() {
         tracing::warn!(left = hbs.host_writes.len(), "host rows not written at shutdown");
     }
@@ -232,7 +242,7 @@ fn print_json<T: serde::Serialize>(v: &T) {
     }
 }
 
-fn admin(db: &Db, what: Admin) -> ExitCode {
+fn admin(db: &dyn Store, what: Admin) -> ExitCode {
     let op = match what {
         Admin::Export => return export(db, print_json),
         Admin::Host { what: HostCmd::List } => return export(db, |d| print_json(&d.hosts)),
@@ -310,7 +320,7 @@ fn admin(db: &Db, what: Admin) -> ExitCode {
     }
 }
 
-fn export(db: &Db, show: impl FnOnce(&Document)) -> ExitCode {
+fn export(db: &dyn Store, show: impl FnOnce(&Document)) -> ExitCode {
     match db.export() {
         Ok(d) => {
             show(&d);

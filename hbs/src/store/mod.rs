@@ -2,11 +2,12 @@
 //! the cache load ([`load`]), the heartbeat host write ([`hosts`]) and the admin operations
 //! ([`crate::admin`]), all over [`sql::Sql`]. A back end ([`SqlBackend`]) only opens transactions and runs
 //! statements: the embedded SQLite file ([`crate::db`]) and, for an estate's existing `falcon_portal`, MySQL
-//! (coming; [`dsn`] parses Go's `database` value).
+//! ([`mysql`]; [`dsn`] parses Go's `database` value).
 
 pub mod dsn;
 pub mod hosts;
 pub mod load;
+pub mod mysql;
 pub mod sql;
 
 use crate::admin::{Document, Op};
@@ -14,6 +15,8 @@ use crate::cache::Snapshot;
 pub use crate::db::DbError;
 use falcon_proto::model::AgentReportRequest;
 use sql::Sql;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What a database does for HBS. Calls block: make them from blocking threads (`spawn_blocking`) or the CLI.
 pub trait Store: Send + Sync {
@@ -33,9 +36,23 @@ pub trait Store: Send + Sync {
     /// The whole configuration as a document.
     fn export(&self) -> Result<Document, DbError>;
 
-    /// A value that changes when another process commits, read cheaply (polled every second to reload soon
-    /// after an admin change made elsewhere).
+    /// A value that changes when another process commits, read cheaply (polled every
+    /// [`Store::change_poll`] to reload soon after an admin change made elsewhere).
     fn change_token(&self) -> Result<i64, DbError>;
+
+    /// How often [`Store::change_token`] is read.
+    fn change_poll(&self) -> Duration;
+}
+
+/// Opens the store `database` names: Go's MySQL DSN, or a SQLite file (created and migrated). A MySQL server
+/// that cannot be reached or refuses the login is an error here.
+pub fn open(database: &str, max_conns: i64) -> Result<Arc<dyn Store>, DbError> {
+    if dsn::is_dsn(database) {
+        let d = dsn::parse(database).map_err(|e| DbError::Invalid(format!("database: MySQL DSN: {e}")))?;
+        Ok(Arc::new(mysql::MysqlStore::open(&d, max_conns)?))
+    } else {
+        Ok(Arc::new(crate::db::Db::open(std::path::Path::new(database))?))
+    }
 }
 
 /// What a back end provides: transactions over [`Sql`] and its change token.
@@ -48,6 +65,11 @@ pub trait SqlBackend: Send + Sync {
 
     /// See [`Store::change_token`].
     fn change_token(&self) -> Result<i64, DbError>;
+
+    /// See [`Store::change_poll`].
+    fn change_poll(&self) -> Duration {
+        Duration::from_secs(1)
+    }
 }
 
 /// Runs `f` in a transaction of `b` and returns its value.
@@ -85,5 +107,9 @@ impl<B: SqlBackend> Store for B {
 
     fn change_token(&self) -> Result<i64, DbError> {
         SqlBackend::change_token(self)
+    }
+
+    fn change_poll(&self) -> Duration {
+        SqlBackend::change_poll(self)
     }
 }
