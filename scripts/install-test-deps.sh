@@ -3,14 +3,27 @@
 # - golang-go: the interop tests build small standard-library Go programs (tests/go/); Debian's golang-go is
 #   Go 1.19, the same major version the recorded captures came from.
 # - git: the agent's plugin tests clone a local repository with the git binary, as /plugin/update does.
+# - mariadb-server: the MySQL-backed HBS tests run a private MariaDB server (tests/src/mariadb.rs) on a temporary
+#   data directory and a loopback port; they need mariadbd and mariadb-install-db, never the system service.
 set -euo pipefail
 
 have_go() { command -v go >/dev/null 2>&1 && go version >/dev/null 2>&1; }
 have_git() { command -v git >/dev/null 2>&1; }
+# Looked for where the test harness looks: sbin is often not on a non-root PATH.
+have_exe() {
+  local n
+  for n in "$@"; do
+    command -v "$n" >/dev/null 2>&1 && return 0
+    [ -x "/usr/sbin/$n" ] || [ -x "/usr/bin/$n" ] && return 0
+  done
+  return 1
+}
+have_mariadb() { have_exe mariadbd mysqld && have_exe mariadb-install-db mysql_install_db; }
 
 missing=()
 have_go || missing+=(golang-go)
 have_git || missing+=(git)
+have_mariadb || missing+=(mariadb-server)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -22,6 +35,18 @@ fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# mariadb-server's postinst starts the system service through invoke-rc.d. The tests never use that service, and
+# on a machine without systemd invoke-rc.d would run the init script and leave a server on port 3306. Unless the
+# machine already has a policy (container images ship one that denies everything), deny starts for the duration of
+# the install with a temporary policy-rc.d, removed again on exit.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  trap '$SUDO rm -f "$POLICY"' EXIT
+  printf '#!/bin/sh\n# temporary, from install-test-deps.sh: no service starts during the install\nexit 101\n' \
+    | $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod 755 "$POLICY"
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 # apt-get update only when a package is unknown to the local index (keeps reruns fast and offline-friendly).
@@ -35,3 +60,4 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
 have_go || { echo "install-test-deps: golang-go installed but 'go' still not runnable" >&2; exit 1; }
 have_git || { echo "install-test-deps: git installed but not runnable" >&2; exit 1; }
+have_mariadb || { echo "install-test-deps: mariadb-server installed but mariadbd/mariadb-install-db not found" >&2; exit 1; }
