@@ -1,4 +1,5 @@
-//! falcon-hbs on the captured database answers the recorded agent and judge streams as the Go HBS did.
+//! falcon-hbs on the captured database answers the recorded agent and judge streams as the Go HBS did, on both
+//! back ends: a SQLite file and a MariaDB `falcon_portal` made from the portal's schema.
 
 mod common;
 
@@ -50,12 +51,12 @@ fn by_id(lines: &[String]) -> BTreeMap<String, Value> {
         .collect()
 }
 
-#[test]
-fn recorded_streams_get_the_recorded_replies() {
-    let dir = temp_dir("captured");
-    let cfg = config(&dir, "");
-    seeded(&dir);
-    let hbs = start(&cfg);
+both!(recorded_streams_get_the_recorded_replies, recorded_streams);
+
+fn recorded_streams(backend: Backend) {
+    let db = TestDb::new(backend, "captured");
+    db.seed();
+    let hbs = start(&db.config(""));
     let rpc = hbs.addr("rpc");
 
     let want = String::from_utf8(read("raw/agent-hbs/conn2.s2c.bin")).unwrap();
@@ -79,12 +80,12 @@ fn recorded_streams_get_the_recorded_replies() {
     );
 }
 
-#[test]
-fn crafted_edge_cases() {
-    let dir = temp_dir("crafted");
-    let cfg = config(&dir, "");
-    seeded(&dir);
-    let hbs = start(&cfg);
+both!(crafted_edge_cases, crafted);
+
+fn crafted(backend: Backend) {
+    let db = TestDb::new(backend, "crafted");
+    db.seed();
+    let hbs = start(&db.config(""));
     let text = String::from_utf8(read("crafted/hbs_jsonrpc_edge_cases.txt")).unwrap();
     let mut s = TcpStream::connect(hbs.addr("rpc")).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -111,12 +112,12 @@ fn crafted_edge_cases() {
     }
 }
 
-#[test]
-fn http_routes_match_the_capture() {
-    let dir = temp_dir("http");
-    let cfg = config(&dir, "");
-    seeded(&dir);
-    let hbs = start(&cfg);
+both!(http_routes_match_the_capture, http_routes);
+
+fn http_routes(backend: Backend) {
+    let db = TestDb::new(backend, "http");
+    db.seed();
+    let hbs = start(&db.config(""));
     let h = hbs.addr("http");
     let body = |f: &str| {
         let t = String::from_utf8(read(&format!("http/{f}"))).unwrap();
@@ -141,11 +142,11 @@ fn http_routes_match_the_capture() {
     assert!(reload.starts_with(r#"{"msg":"success","data":{"debug":false,"hosts":"","database":"#), "{reload}");
 }
 
-#[test]
-fn an_empty_database_answers_as_go_does() {
-    let dir = temp_dir("empty");
-    let cfg = config(&dir, "");
-    let hbs = start(&cfg);
+both!(an_empty_database_answers_as_go_does, empty_database);
+
+fn empty_database(backend: Backend) {
+    let db = TestDb::new(backend, "empty");
+    let hbs = start(&db.config(""));
     let rpc = hbs.addr("rpc");
     // Go's GetStrategies starts from an empty slice; its expression query leaves a nil one.
     let got = replay(rpc, br#"{"method":"Hbs.GetStrategies","params":[{}],"id":1}"#, 1);
@@ -153,5 +154,4 @@ fn an_empty_database_answers_as_go_does() {
     let got = replay(rpc, br#"{"method":"Hbs.GetExpressions","params":[{}],"id":2}"#, 1);
     assert_eq!(got[0], "{\"id\":2,\"result\":{\"expressions\":null},\"error\":null}\n");
     assert_eq!(http::get(hbs.addr("http"), "/expressions").body, r#"{"msg":"success","data":null}"#);
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -9,9 +9,14 @@ use std::path::{Path, PathBuf};
 /// The captured rows.
 pub const SEED_TSV: &str = include_str!("../../../../shared/captures/db/falcon_portal_after_run.tsv");
 
-/// Inserts every row of the capture, ids included, into `db`.
-pub fn seed(db: &Db) {
-    let c = db.conn();
+/// The capture as INSERT statements (ids included), values quoted for `mysql` or SQLite.
+pub fn seed_statements(mysql: bool) -> Vec<String> {
+    let quote = |v: &str| {
+        let v = v.replace('\'', "''");
+        let v = if mysql { v.replace('\\', "\\\\") } else { v };
+        format!("'{v}'")
+    };
+    let mut out = Vec::new();
     let mut lines = SEED_TSV.lines().peekable();
     while let Some(header) = lines.next() {
         let cols: Vec<&str> = header.split('\t').collect();
@@ -27,17 +32,102 @@ pub fn seed(db: &Db) {
             ("id", "uic") => "action",
             other => panic!("unknown section {other:?}"),
         };
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let q = format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(","), marks.join(","));
         while let Some(row) = lines.peek() {
             let vals: Vec<&str> = row.split('\t').collect();
             if vals.len() != cols.len() || (vals[0].parse::<i64>().is_err()) {
                 break;
             }
-            c.execute(&q, rusqlite::params_from_iter(vals.iter())).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let vals: Vec<String> = vals.iter().map(|v| quote(v)).collect();
+            out.push(format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(","), vals.join(",")));
             lines.next();
         }
     }
+    out
+}
+
+/// Inserts every row of the capture, ids included, into `db`.
+pub fn seed(db: &Db) {
+    let c = db.conn();
+    for q in seed_statements(false) {
+        c.execute_batch(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the test's directory.
+    Sqlite,
+    /// A `falcon_portal` database on a private MariaDB server, made from our DDL of the portal schema.
+    Mysql,
+}
+
+/// A test's directory and database.
+pub struct TestDb {
+    /// The directory (config, SQLite file).
+    pub dir: PathBuf,
+    /// The MariaDB server, for MySQL.
+    pub maria: Option<falcon_tests::mariadb::MariaDb>,
+}
+
+impl TestDb {
+    /// An empty database of `backend` for the test `name`.
+    pub fn new(backend: Backend, name: &str) -> TestDb {
+        let dir = temp_dir(&format!("{name}-{backend:?}"));
+        let maria = (backend == Backend::Mysql).then(|| {
+            let m = falcon_tests::mariadb::MariaDb::start().unwrap_or_else(|e| panic!("{e}"));
+            m.create_portal("falcon_portal").unwrap_or_else(|e| panic!("{e}"));
+            m
+        });
+        TestDb { dir, maria }
+    }
+
+    /// The config's `database`: the SQLite file or Go's DSN.
+    pub fn database(&self) -> String {
+        match &self.maria {
+            Some(m) => m.dsn(falcon_tests::mariadb::USER, falcon_tests::mariadb::PASSWORD, "falcon_portal"),
+            None => self.dir.join("hbs.db").display().to_string(),
+        }
+    }
+
+    /// Loads the captured rows.
+    pub fn seed(&self) {
+        match &self.maria {
+            Some(m) => {
+                let all = seed_statements(true).join("; ");
+                m.exec(&format!("USE falcon_portal; {all}")).unwrap_or_else(|e| panic!("seed: {e}"));
+            }
+            None => seed(&Db::open(&self.dir.join("hbs.db")).unwrap()),
+        }
+    }
+
+    /// Writes an HBS config on this database (free loopback ports, trustable 127.0.0.1).
+    pub fn config(&self, extra: &str) -> PathBuf {
+        config_with(&self.dir, &self.database(), extra)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// One test body run on both back ends: `both!(name, body_fn)` makes `name_sqlite` and `name_mysql`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$body(super::Backend::Sqlite)
+            }
+            #[test]
+            fn mysql() {
+                super::$body(super::Backend::Mysql)
+            }
+        }
+    };
 }
 
 /// A fresh directory.
@@ -50,12 +140,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Writes a config (database in `dir`, free loopback ports, trustable 127.0.0.1) and returns its path.
 pub fn config(dir: &Path, extra: &str) -> PathBuf {
+    config_with(dir, &dir.join("hbs.db").display().to_string(), extra)
+}
+
+/// Writes a config on `database` into `dir`.
+pub fn config_with(dir: &Path, database: &str, extra: &str) -> PathBuf {
     let path = dir.join("cfg.json");
     std::fs::write(
         &path,
         format!(
-            r#"{{"debug":false,"hosts":"","database":"{}","maxConns":20,"maxIdle":15,"listen":"127.0.0.1:0","trustable":["127.0.0.1"],"http":{{"enabled":true,"listen":"127.0.0.1:0"}}{extra}}}"#,
-            dir.join("hbs.db").display()
+            r#"{{"debug":false,"hosts":"","database":"{database}","maxConns":20,"maxIdle":15,"listen":"127.0.0.1:0","trustable":["127.0.0.1"],"http":{{"enabled":true,"listen":"127.0.0.1:0"}}{extra}}}"#
         ),
     )
     .unwrap();
