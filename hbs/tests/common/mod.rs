@@ -101,6 +101,11 @@ impl TestDb {
         }
     }
 
+    /// The store itself, as the server opens it.
+    pub fn store(&self) -> std::sync::Arc<dyn falcon_hbs::store::Store> {
+        falcon_hbs::store::open(&self.database(), 4).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Writes an HBS config on this database (free loopback ports, trustable 127.0.0.1).
     pub fn config(&self, extra: &str) -> PathBuf {
         config_with(&self.dir, &self.database(), extra)
