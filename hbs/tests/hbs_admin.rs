@@ -5,8 +5,6 @@ mod common;
 
 use common::*;
 use falcon_hbs::admin::{Document, ExpressionDoc, GroupDoc, HostDoc, Op, StrategyDoc, TemplateDoc};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -131,15 +129,6 @@ fn bad_input(backend: Backend) {
     bad.groups[0].hosts.push("ghost".into());
     assert!(db.apply(&Op::Import { document: bad }).is_err());
     assert_eq!(db.export().unwrap(), before);
-}
-
-fn call(addr: &str, req: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(req.as_bytes()).unwrap();
-    let mut line = String::new();
-    BufReader::new(s).read_line(&mut line).unwrap();
-    line
 }
 
 fn admin(cfg: &Path, args: &[&str]) -> (bool, String) {

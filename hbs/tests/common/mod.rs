@@ -172,6 +172,17 @@ pub fn start(cfg: &Path) -> Daemon {
     Daemon::start(Path::new(env!("CARGO_BIN_EXE_falcon-hbs")), &["-c", cfg.to_str().unwrap()]).unwrap()
 }
 
+/// One JSON-RPC request on a new connection; its reply line.
+pub fn call(addr: &str, req: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    line
+}
+
 /// Replaces every `"Timestamp":<n>` with 0.
 pub fn mask_ts(s: &str) -> String {
     let mut out = String::new();
