@@ -45,7 +45,9 @@ pub struct StrategyDoc {
     pub tags: String,
     /// `all(#1)`.
     pub func: String,
-    /// Comparison operator.
+    /// Comparison operator. In `POST /admin/apply` with `"op":"add-strategy"` the key `op` names the operation,
+    /// so the strategy's operator is given as `operator` there.
+    #[serde(alias = "operator")]
     pub op: String,
     /// Threshold (text, as in the database).
     pub right_value: String,

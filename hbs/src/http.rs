@@ -64,6 +64,22 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
             }),
         )
         .route(
+            "/counter/hostwrites",
+            // Ours: the host-write queue (queued, written, writes, failed writes, dropped) and its length.
+            any(|State(h): State<Arc<Hbs>>| async move {
+                let w = &h.host_writes;
+                let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+                let mut m = BTreeMap::new();
+                m.insert("queued", get(&w.stats.queued));
+                m.insert("written", get(&w.stats.written));
+                m.insert("writes", get(&w.stats.writes));
+                m.insert("failed_writes", get(&w.stats.failed_writes));
+                m.insert("dropped", get(&w.stats.dropped));
+                m.insert("waiting", w.len() as u64);
+                data(&m)
+            }),
+        )
+        .route(
             "/agents",
             any(|State(h): State<Arc<Hbs>>| async move {
                 let names: Vec<String> = h.agents.lock().map(|a| a.keys().cloned().collect()).unwrap_or_default();

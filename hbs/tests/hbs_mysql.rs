@@ -48,10 +48,12 @@ fn two_instances_share_one_database() {
     let r = http::post_json(
         a.addr("http"),
         "/admin/apply",
-        r#"{"op":"add-strategy","template":"falcon-ref.child","metric":"net.port.listen","tags":"port=9090","right_value":"0"}"#,
+        r#"{"op":"add-strategy","template":"falcon-ref.child","metric":"net.port.listen","tags":"port=9090","operator":"!=","right_value":"1"}"#,
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(call(&ra, BUILTIN_VM).contains("port=9090"), "A at once");
+    let exported = http::get(a.addr("http"), "/admin/export").body;
+    assert!(exported.contains(r#""op":"!=""#), "the strategy's operator was taken: {exported}");
     wait_until("B to see A's change", 15, || call(&rb, BUILTIN_VM).contains("port=9090"));
 
     // 200 new agents reporting to B at once: a handful of multi-row writes, not 200 statements.
@@ -114,4 +116,30 @@ fn dsns_that_cannot_work_stop_the_start_with_the_reason() {
         assert_eq!(out.status.code(), Some(1), "{dsn}: {err}");
         assert!(err.contains("config key database") && err.contains(want), "{dsn}: {err}");
     }
+}
+
+#[test]
+fn later_portal_columns_and_tables_change_nothing() {
+    let t = TestDb::new(Backend::Mysql, "later");
+    t.seed();
+    let plain = start(&t.config(""));
+    let want = (mask_ts(&call(plain.addr("rpc"), BUILTIN_VM)), http::get(plain.addr("http"), "/strategies").body);
+    drop(plain);
+    // What later falcon-plus versions add: columns HBS does not read, and tables of their own.
+    t.maria
+        .as_ref()
+        .unwrap()
+        .exec(
+            "USE falcon_portal;
+             ALTER TABLE host ADD COLUMN later_note VARCHAR(64) NOT NULL DEFAULT 'x' FIRST;
+             ALTER TABLE strategy ADD COLUMN later_flag TINYINT NOT NULL DEFAULT 1;
+             ALTER TABLE tpl ADD COLUMN later_json TEXT NULL;
+             CREATE TABLE later_table (id INT PRIMARY KEY, v TEXT);",
+        )
+        .unwrap();
+    let later = start(&t.config(""));
+    assert_eq!(mask_ts(&call(later.addr("rpc"), BUILTIN_VM)), want.0);
+    assert_eq!(http::get(later.addr("http"), "/strategies").body, want.1);
+    assert!(call(later.addr("rpc"), &report("later-host")).contains(r#""code":0"#));
+    wait_until("the new host row", 10, || hosts_named(&t, "later-host") == 1);
 }
