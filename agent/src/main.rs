@@ -45,11 +45,7 @@ fn main() -> ExitCode {
             }
         }
     };
-    let level = if cfg.debug { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
-        .with_writer(std::io::stderr)
-        .init();
+    falcon_runtime::logging::init(cfg.debug);
     // One thread does the work; collectors that may block (statfs, /proc scans) go to a few blocking threads.
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build() {
         Ok(rt) => rt,

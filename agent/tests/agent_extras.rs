@@ -151,6 +151,9 @@ fn process_metrics_ntp_shell_checks_disk_rw_and_hbs_failover() {
     assert!(items.iter().any(|m| m.metric == "sys.disk.smart.Reallocated_Sector_Ct" && m.tags == "device=/dev/sda"));
     assert!(items.iter().any(|m| m.metric.starts_with("sys.disk.lsiraid.pd.") && m.tags.starts_with("PD=")));
 
+    // stderr is a pipe here, as it is a log file under ./control: no colour escapes.
+    assert!(!agent.log().contains('\x1b'), "ANSI escapes in the log");
+
     // The heartbeat failed over from the dead first address to the fake HBS.
     assert!(!state.lock().unwrap().reports.is_empty(), "ReportStatus reached the second HBS");
     drop(sleepers);

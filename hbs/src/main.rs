@@ -175,11 +175,7 @@ fn main() -> ExitCode {
     if let Some(Command::Admin { what }) = args.command {
         return admin(db.as_ref(), what);
     }
-    let level = if cfg.debug { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
-        .with_writer(std::io::stderr)
-        .init();
+    falcon_runtime::logging::init(cfg.debug);
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -97,6 +97,7 @@ fn an_outage_is_not_felt_and_queued_hosts_land() {
     wait_until("the queued host rows to land", 20, || hosts_named(&t, "outage-") == 5);
     assert_eq!(mask_ts(&call(&rpc, BUILTIN_VM)), before.0);
     assert!(hbs.log().contains("host write failed"), "the failure was logged:\n{}", hbs.log());
+    assert!(!hbs.log().contains('\x1b'), "no ANSI escapes in a log that is not a terminal");
 }
 
 #[test]

@@ -38,11 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let level = if cfg.debug { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
-        .with_writer(std::io::stderr)
-        .init();
+    falcon_runtime::logging::init(cfg.debug);
     let workers = cfg.effective_workers();
     // Accepting, HTTP and signals run here; connections and send loops on the shards.
     let control = tokio::runtime::Builder::new_current_thread().enable_all().build();

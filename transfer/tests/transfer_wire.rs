@@ -185,6 +185,8 @@ fn go_client_to_our_transfer_to_go_judge_and_graph_every_field() {
             assert!(got == want, "{node} {addr}: graph items differ from Go's conversion");
         }
     }
+    // stderr is a pipe here, as it is a log file under ./control: no colour escapes.
+    assert!(!t.log().contains('\x1b'), "ANSI escapes in the log:\n{}", t.log());
 }
 
 /// Sends `req` on a raw connection and reads one reply line.
