@@ -1,6 +1,9 @@
 //! The local archive (ours): every accepted item as one JSON line in `<dir>/archive.jsonl`, rotated to
 //! `archive.jsonl.1` ... `.<maxFiles>` when it reaches `maxBytes`, the oldest deleted, so the disk use is bounded
 //! by (maxFiles + 1) x maxBytes. It lets a stack without graph and judge show its data flowing.
+//!
+//! Every line is valid JSON. A value JSON cannot carry as a number (the receivers accept Go's `"NaN"`,
+//! `"+Inf"` and `"-Inf"` strings, as Go's transfer does) is written as that string.
 
 use super::lane::{Deliver, SendError};
 use crate::point::Point;
@@ -15,7 +18,7 @@ struct Line<'a> {
     endpoint: &'a str,
     metric: &'a str,
     tags: &'a str,
-    #[serde(serialize_with = "falcon_proto::gojson::ser_f64")]
+    #[serde(serialize_with = "ser_value")]
     value: f64,
     timestamp: i64,
     step: i64,
@@ -23,8 +26,23 @@ struct Line<'a> {
     counter_type: &'static str,
 }
 
-/// Appends one item's line to `out`.
+/// A finite value as Go writes a float64; NaN and the infinities as Go's `FormatFloat` text, in a string.
+fn ser_value<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        falcon_proto::gojson::ser_f64(v, s)
+    } else if v.is_nan() {
+        s.serialize_str("NaN")
+    } else if *v > 0.0 {
+        s.serialize_str("+Inf")
+    } else {
+        s.serialize_str("-Inf")
+    }
+}
+
+/// Appends one item's line to `out`; a line that cannot be encoded leaves nothing behind (a half-written
+/// record would swallow the next one).
 pub fn write_line(out: &mut Vec<u8>, p: &Point) {
+    let start = out.len();
     let line = Line {
         endpoint: &p.endpoint,
         metric: &p.metric,
@@ -34,8 +52,12 @@ pub fn write_line(out: &mut Vec<u8>, p: &Point) {
         step: p.step,
         counter_type: p.counter_type.as_str(),
     };
-    if falcon_proto::gojson::to_writer(&mut *out, &line).is_ok() {
-        out.push(b'\n');
+    match falcon_proto::gojson::to_writer(&mut *out, &line) {
+        Ok(()) => out.push(b'\n'),
+        Err(e) => {
+            out.truncate(start);
+            tracing::warn!(metric = %p.metric, error = %e, "archive line not encodable: skipped");
+        }
     }
 }
 
@@ -151,5 +173,37 @@ mod tests {
             assert!(std::fs::metadata(dir.join(n)).unwrap().len() <= line.len() as u64 * 3);
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn every_value_and_odd_tags_give_one_valid_json_line_each() {
+        let base = Point {
+            endpoint: Arc::from("vm"),
+            metric: "m".into(),
+            tags: String::new(),
+            value: 0.0,
+            timestamp: 1,
+            step: 60,
+            counter_type: CounterType::Gauge,
+        };
+        let cases = [
+            (f64::NAN, serde_json::json!("NaN")),
+            (f64::INFINITY, serde_json::json!("+Inf")),
+            (f64::NEG_INFINITY, serde_json::json!("-Inf")),
+            (1e300, serde_json::json!(1e300)),
+            (-5.0, serde_json::json!(-5)),
+            (f64::MIN_POSITIVE, serde_json::json!(f64::MIN_POSITIVE)),
+        ];
+        let mut out = Vec::new();
+        for (v, _) in &cases {
+            write_line(&mut out, &Point { value: *v, tags: "a=\"q\",b=<x>".into(), ..base.clone() });
+        }
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), cases.len());
+        for (l, (_, want)) in lines.iter().zip(&cases) {
+            assert_eq!(&l["value"], want);
+            assert_eq!(l["tags"], "a=\"q\",b=<x>");
+        }
     }
 }
