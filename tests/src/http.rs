@@ -30,9 +30,24 @@ pub fn request(
     body: Option<&[u8]>,
     content_type: &str,
 ) -> std::io::Result<Response> {
+    request_with(addr, method, path, body, content_type, &[])
+}
+
+/// [`request`] with extra header lines (`("Content-Encoding", "gzip")`).
+pub fn request_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    content_type: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
     if let Some(b) = body {
         req.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", b.len()));
     }

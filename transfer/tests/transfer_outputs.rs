@@ -96,3 +96,60 @@ fn relay_forwards_to_another_transfer() {
     let c: serde_json::Value = serde_json::from_str(&http::get(&ha, "/counter/all").body).unwrap();
     assert_eq!(c["data"].as_array().unwrap().len(), 35);
 }
+
+#[test]
+fn api_push_takes_gzip_and_msgpack_and_the_archive_takes_every_value() {
+    let dir = std::env::temp_dir().join(format!("falcon-push-forms-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":1}}"#, dir.display());
+    let t = transfer(&temp_config("push-forms", &base(&archive)));
+    let h = t.addr("http").to_string();
+    let items = |tag: &str| {
+        format!(
+            r#"[{{"endpoint":"h","metric":"m","value":1.5,"step":60,"counterType":"GAUGE","tags":"form={tag}","timestamp":1700000000}},
+               {{"endpoint":"h","metric":"m","value":"NaN","step":60,"counterType":"GAUGE","tags":"form={tag},v=nan","timestamp":1700000000}},
+               {{"endpoint":"h","metric":"m","value":"-Inf","step":60,"counterType":"GAUGE","tags":"form={tag},v=-inf","timestamp":1700000000}},
+               {{"endpoint":"h","metric":"m","value":-1e300,"step":60,"counterType":"GAUGE","tags":"","timestamp":1700000000}}]"#
+        )
+    };
+    let gz = |b: &[u8]| {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    let json_ct = "application/json";
+    let plain = items("json");
+    let r = http::request_with(&h, "POST", "/api/push", Some(plain.as_bytes()), json_ct, &[]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let zipped = gz(items("gzip").as_bytes());
+    let r =
+        http::request_with(&h, "POST", "/api/push", Some(&zipped), json_ct, &[("Content-Encoding", "gzip")]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&items("msgpack")).unwrap();
+    let packed = rmp_serde::to_vec_named(&v).unwrap();
+    let r = http::request_with(&h, "POST", "/api/push", Some(&packed), "application/msgpack", &[]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Refusals say why.
+    let r = http::request_with(&h, "POST", "/api/push", Some(b"xx"), json_ct, &[("Content-Encoding", "br")]).unwrap();
+    assert_eq!(r.status, 415, "{}", r.body);
+    let r = http::request_with(&h, "POST", "/api/push", Some(b"xx"), json_ct, &[("Content-Encoding", "gzip")]).unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = http::request_with(&h, "POST", "/api/push", Some(&[0xc1]), "application/msgpack", &[]).unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    wait_for("12 archived items", || counter(&h, "HttpRecvCnt") == 12);
+    let path = dir.join("archive.jsonl");
+    wait_for("12 archive lines", || std::fs::read_to_string(&path).map(|t| t.lines().count()).unwrap_or(0) == 12);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for form in ["json", "gzip", "msgpack"] {
+        let of =
+            |tags: &str| lines.iter().find(|l| l["tags"] == tags).unwrap_or_else(|| panic!("{tags}"))["value"].clone();
+        assert_eq!(of(&format!("form={form}")), serde_json::json!(1.5));
+        assert_eq!(of(&format!("form={form},v=nan")), serde_json::json!("NaN"));
+        assert_eq!(of(&format!("form={form},v=-inf")), serde_json::json!("-Inf"));
+    }
+    assert_eq!(lines.iter().filter(|l| l["value"] == serde_json::json!(-1e300)).count(), 3);
+    std::fs::remove_dir_all(&dir).ok();
+}

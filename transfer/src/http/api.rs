@@ -1,5 +1,7 @@
-//! `/api/push`: a JSON array of MetricValue, validated and queued like `Transfer.Update`.
+//! `/api/push`: an array of MetricValue (JSON as in Go, or gzip or MessagePack: [`super::body`]), validated and
+//! queued like `Transfer.Update`.
 
+use super::body::{json_of, BodyError};
 use super::{data, http_error, MAX_BODY};
 use crate::app::{App, Source};
 use crate::wire::Incoming;
@@ -14,9 +16,18 @@ pub(super) async fn push(app: &App, req: Request) -> Response {
     if declared == Some("0") {
         return http_error(StatusCode::BAD_REQUEST, "blank body");
     }
+    let headers = req.headers().clone();
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+    };
+    let body = match json_of(&headers, &body) {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(BodyError::UnsupportedEncoding(e)) => {
+            return http_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("content encoding {e} is not gzip"))
+        }
+        Err(BodyError::Malformed(why)) => return http_error(StatusCode::BAD_REQUEST, &format!("decode error: {why}")),
     };
     // Go's json.Decoder reads the first value and ignores what follows.
     let items: Vec<Option<Incoming>> = match gojson::from_first_value(&body) {

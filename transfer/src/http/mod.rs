@@ -5,6 +5,7 @@
 //! `Content-Type: application/json; charset=UTF-8`; plain ones are `text/plain; charset=utf-8`.
 
 mod api;
+pub mod body;
 mod common;
 mod debug;
 mod proc;

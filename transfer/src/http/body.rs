@@ -1,0 +1,122 @@
+//! The `/api/push` body in the forms a client may send, turned into the JSON the Go-semantics decoder reads:
+//! plain JSON (Go's only form), `Content-Encoding: gzip`, and `Content-Type: application/msgpack` (an array of
+//! maps with MetricValue's keys; about a third smaller than JSON). Every form is bounded by [`MAX_BODY`] after
+//! decompression, so a gzip bomb stops at the bound.
+
+use super::MAX_BODY;
+use axum::http::HeaderMap;
+use std::borrow::Cow;
+use std::io::Read;
+
+/// Why a body was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// Over [`MAX_BODY`] once decompressed.
+    TooLarge,
+    /// Not what its headers say.
+    Malformed(String),
+    /// A `Content-Encoding` other than gzip or identity.
+    UnsupportedEncoding(String),
+}
+
+/// Whether the headers declare gzip.
+fn gzip(h: &HeaderMap) -> Result<bool, BodyError> {
+    match h.get("content-encoding").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(e) if e.is_empty() || e == "identity" => Ok(false),
+        Some(e) if e == "gzip" || e == "x-gzip" => Ok(true),
+        Some(e) => Err(BodyError::UnsupportedEncoding(e)),
+    }
+}
+
+/// Whether the headers declare MessagePack.
+fn msgpack(h: &HeaderMap) -> bool {
+    let ct = h.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/msgpack" || mime == "application/x-msgpack" || mime == "application/vnd.msgpack"
+}
+
+/// Inflates a gzip body, at most [`MAX_BODY`] bytes.
+pub fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    let mut d = flate2::read::MultiGzDecoder::new(body).take(max as u64 + 1);
+    d.read_to_end(&mut out).map_err(|e| BodyError::Malformed(format!("gzip: {e}")))?;
+    if out.len() > max {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// MessagePack to JSON text, value by value.
+pub fn msgpack_to_json(body: &[u8]) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::with_capacity(body.len() * 3 / 2);
+    let mut de = rmp_serde::Deserializer::new(body);
+    let mut ser = serde_json::Serializer::new(&mut out);
+    serde_transcode::transcode(&mut de, &mut ser).map_err(|e| BodyError::Malformed(format!("msgpack: {e}")))?;
+    Ok(out)
+}
+
+/// The JSON text of a body with these headers.
+pub fn json_of<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Cow<'a, [u8]>, BodyError> {
+    let raw: Cow<'a, [u8]> = if gzip(headers)? { Cow::Owned(gunzip(body, MAX_BODY)?) } else { Cow::Borrowed(body) };
+    if msgpack(headers) {
+        Ok(Cow::Owned(msgpack_to_json(&raw)?))
+    } else {
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    fn gz(b: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    const ITEM: &str =
+        r#"[{"endpoint":"h","metric":"m","value":1.5,"step":60,"counterType":"GAUGE","tags":"a=b","timestamp":1}]"#;
+
+    #[test]
+    fn json_gzip_and_msgpack_give_the_same_json() {
+        assert_eq!(&*json_of(&headers(&[]), ITEM.as_bytes()).unwrap(), ITEM.as_bytes());
+        let zipped = gz(ITEM.as_bytes());
+        assert_eq!(&*json_of(&headers(&[("content-encoding", "gzip")]), &zipped).unwrap(), ITEM.as_bytes());
+        let v: serde_json::Value = serde_json::from_str(ITEM).unwrap();
+        let packed = rmp_serde::to_vec_named(&v).unwrap();
+        assert!(packed.len() < ITEM.len());
+        let h = headers(&[("content-type", "application/msgpack")]);
+        let back: serde_json::Value = serde_json::from_slice(&json_of(&h, &packed).unwrap()).unwrap();
+        assert_eq!(back, v);
+        let both = headers(&[("content-type", "application/x-msgpack; charset=binary"), ("content-encoding", "gzip")]);
+        let back: serde_json::Value = serde_json::from_slice(&json_of(&both, &gz(&packed)).unwrap()).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn bombs_garbage_and_unknown_encodings_are_refused() {
+        let bomb = gz(&vec![b' '; 1 << 20]);
+        assert_eq!(gunzip(&bomb, 1000), Err(BodyError::TooLarge));
+        assert!(matches!(
+            json_of(&headers(&[("content-encoding", "gzip")]), b"not gzip"),
+            Err(BodyError::Malformed(_))
+        ));
+        assert!(matches!(
+            json_of(&headers(&[("content-encoding", "br")]), b"x"),
+            Err(BodyError::UnsupportedEncoding(_))
+        ));
+        let h = headers(&[("content-type", "application/msgpack")]);
+        assert!(matches!(json_of(&h, &[0xc1]), Err(BodyError::Malformed(_))), "0xc1 is never used in msgpack");
+    }
+}
