@@ -220,6 +220,96 @@ impl Default for ArchiveConfig {
 }
 
 go_struct! {
+    /// `basicAuth` of a remote-write endpoint.
+    pub struct BasicAuth => "g.BasicAuth" {
+        /// User.
+        pub username: String = "username",
+        /// Password.
+        pub password: String = "password",
+    }
+}
+
+go_struct! {
+    /// One remote-write endpoint.
+    pub struct RemoteWriteEndpoint => "g.RemoteWriteEndpoint" {
+        /// `http://host:port/api/v1/write` (VictoriaMetrics, Prometheus with its receiver on, Mimir...).
+        pub url: String = "url",
+        /// Extra headers (`X-Scope-OrgID` for a multi-tenant Mimir...).
+        pub headers: BTreeMap<String, String> = "headers",
+        /// Basic authentication, when `username` is set.
+        pub basic_auth: BasicAuth = "basicAuth",
+        /// A bearer token, when set.
+        pub bearer_token: String = "bearerToken",
+    }
+}
+
+go_struct! {
+    /// Ours: Prometheus remote write 1.0 out, every item to every endpoint.
+    pub struct RemoteWriteConfig => "g.RemoteWriteConfig", custom_default {
+        /// Whether to send.
+        pub enabled: bool = "enabled",
+        /// Items per request.
+        pub batch: i64 = "batch" as "int",
+        /// Request timeout, ms.
+        pub timeout: i64 = "timeout" as "int",
+        /// Requests at once per endpoint.
+        pub max_conns: i64 = "maxConns" as "int",
+        /// Items queued per endpoint before new ones are dropped.
+        pub queue_size: i64 = "queueSize" as "int",
+        /// The label that carries the endpoint (`hostname` as falcon2p8s; `ident` for Nightingale).
+        pub endpoint_label: String = "endpointLabel",
+        /// Where to send.
+        pub endpoints: Vec<RemoteWriteEndpoint> = "endpoints",
+    }
+}
+
+impl Default for RemoteWriteConfig {
+    fn default() -> Self {
+        RemoteWriteConfig {
+            enabled: false,
+            batch: 1000,
+            timeout: 5000,
+            max_conns: 4,
+            queue_size: 200_000,
+            endpoint_label: "hostname".into(),
+            endpoints: Vec::new(),
+        }
+    }
+}
+
+impl RemoteWriteEndpoint {
+    /// Every header a request carries: the configured ones and the authorization.
+    pub fn all_headers(&self) -> Vec<(String, String)> {
+        let mut h: Vec<(String, String)> = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !self.basic_auth.username.is_empty() {
+            let pair = format!("{}:{}", self.basic_auth.username, self.basic_auth.password);
+            h.push(("authorization".into(), format!("Basic {}", base64(pair.as_bytes()))));
+        } else if !self.bearer_token.is_empty() {
+            h.push(("authorization".into(), format!("Bearer {}", self.bearer_token)));
+        }
+        h
+    }
+}
+
+/// Standard base64 with padding (for `Authorization: Basic`).
+pub fn base64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+go_struct! {
     /// HEAD's `influxdb` section (accepted; enabling it is a start-up error until it is implemented).
     pub struct InfluxdbConfig => "g.InfluxdbConfig" {
         /// Whether to send.
@@ -302,6 +392,9 @@ go_struct! {
         /// Ours: the local archive (absent from `/config` unless configured).
         #[serde(skip_serializing_if = "Option::is_none")]
         pub archive: Option<ArchiveConfig> = "archive",
+        /// Ours: Prometheus remote write out (absent from `/config` unless configured).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub remote_write: Option<RemoteWriteConfig> = "remoteWrite",
         /// Seconds to keep delivering queued items after SIGTERM/SIGINT (ours).
         #[serde(skip_serializing)]
         pub drain_timeout: i64 = "drainTimeout" as "int",
@@ -327,6 +420,7 @@ impl Default for Config {
             influxdb: None,
             p8s_relay: None,
             archive: None,
+            remote_write: None,
             drain_timeout: 10,
             worker_threads: 0,
         }
@@ -465,6 +559,28 @@ impl Config {
             positive("archive", "batch", a.batch)?;
             positive("archive", "queueSize", a.queue_size)?;
         }
+        if let Some(r) = self.remote_write() {
+            positive("remoteWrite", "batch", r.batch)?;
+            positive("remoteWrite", "timeout", r.timeout)?;
+            positive("remoteWrite", "maxConns", r.max_conns)?;
+            positive("remoteWrite", "queueSize", r.queue_size)?;
+            if r.endpoint_label.is_empty()
+                || crate::sender::remote_write::label_name(&r.endpoint_label) != r.endpoint_label
+            {
+                return Err(invalid("remoteWrite.endpointLabel", "must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)"));
+            }
+            if r.endpoints.is_empty() {
+                return Err(invalid("remoteWrite.endpoints", "no endpoints while enabled"));
+            }
+            for (i, e) in r.endpoints.iter().enumerate() {
+                if !e.url.starts_with("http://") || e.url.parse::<hyper::Uri>().is_err() {
+                    return Err(invalid(
+                        &format!("remoteWrite.endpoints[{i}].url"),
+                        "must be an http:// URL (https is not supported in this build)",
+                    ));
+                }
+            }
+        }
         if self.drain_timeout < 0 {
             return Err(invalid("drainTimeout", "must not be negative"));
         }
@@ -477,6 +593,11 @@ impl Config {
     /// The archive settings, if enabled.
     pub fn archive(&self) -> Option<&ArchiveConfig> {
         self.archive.as_ref().filter(|a| a.enabled)
+    }
+
+    /// The remote-write settings, if enabled.
+    pub fn remote_write(&self) -> Option<&RemoteWriteConfig> {
+        self.remote_write.as_ref().filter(|r| r.enabled)
     }
 
     /// The queue bound of the relay, if enabled.

@@ -129,6 +129,10 @@ counters! {
     archive_drop => "SendToArchiveDropCnt",
     archive_fail => "SendToArchiveFailCnt",
     archive_requeued => "SendToArchiveRequeueCnt",
+    send_to_remote_write => "SendToRemoteWriteCnt",
+    remote_write_drop => "SendToRemoteWriteDropCnt",
+    remote_write_fail => "SendToRemoteWriteFailCnt",
+    remote_write_requeued => "SendToRemoteWriteRequeueCnt",
 }
 
 impl Default for Stats {

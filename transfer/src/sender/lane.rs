@@ -33,6 +33,8 @@ pub enum Output {
     Transfer,
     /// The local NDJSON archive (ours)
     Archive,
+    /// Prometheus remote write (ours)
+    RemoteWrite,
 }
 
 impl Output {
@@ -44,6 +46,7 @@ impl Output {
             Output::Tsdb => "tsdb",
             Output::Transfer => "transfer",
             Output::Archive => "archive",
+            Output::RemoteWrite => "remoteWrite",
         }
     }
 
@@ -55,11 +58,15 @@ impl Output {
             Output::Tsdb => (&s.send_to_tsdb, &s.tsdb_fail, &s.tsdb_drop, &s.tsdb_requeued),
             Output::Transfer => (&s.send_to_transfer, &s.transfer_fail, &s.transfer_drop, &s.transfer_requeued),
             Output::Archive => (&s.send_to_archive, &s.archive_fail, &s.archive_drop, &s.archive_requeued),
+            Output::RemoteWrite => {
+                (&s.send_to_remote_write, &s.remote_write_fail, &s.remote_write_drop, &s.remote_write_requeued)
+            }
         }
     }
 
     fn log_site(self) -> &'static RateLimited {
-        static SITES: [RateLimited; 5] = [
+        static SITES: [RateLimited; 6] = [
+            RateLimited::new(Duration::from_secs(10)),
             RateLimited::new(Duration::from_secs(10)),
             RateLimited::new(Duration::from_secs(10)),
             RateLimited::new(Duration::from_secs(10)),

@@ -1,5 +1,5 @@
 //! Sharding and forwarding: the judge and graph rings, one lane (queue + send loop) per judge node and per
-//! graph node address, and the tsdb and relay lanes.
+//! graph node address, and the tsdb, relay, archive and remote-write lanes.
 //!
 //! [`Sender::push`] takes the accepted points of one request: it computes each point's PK once, picks the
 //! judge node and the graph node on the rings exactly as Go's transfer does, offers graph-path points to
@@ -10,6 +10,7 @@ pub mod archive;
 pub mod gob;
 pub mod lane;
 pub mod relay;
+pub mod remote_write;
 pub mod tsdb;
 
 use crate::config::Config;
@@ -41,6 +42,8 @@ pub struct Sender {
     tsdb: Option<Arc<Lane>>,
     relay: Option<Arc<Lane>>,
     archive: Option<Arc<Lane>>,
+    /// One lane per remote-write endpoint.
+    remote_write: Vec<Arc<Lane>>,
     judge_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     graph_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     stats: Arc<Stats>,
@@ -167,9 +170,38 @@ impl Sender {
             lane
         });
 
+        let mut remote_write = Vec::new();
+        if let Some(r) = cfg.remote_write() {
+            let policy = LanePolicy {
+                batch: r.batch as usize,
+                concurrency: r.max_conns as usize,
+                attempts: 3,
+                pause: Duration::from_millis(100),
+            };
+            for e in &r.endpoints {
+                let timeout = Duration::from_millis(r.timeout as u64);
+                match remote_write::RemoteWriteDeliver::new(
+                    &e.url,
+                    &e.all_headers(),
+                    &r.endpoint_label,
+                    timeout,
+                    r.max_conns as usize,
+                ) {
+                    Ok(d) => {
+                        let lane = Lane::new(Output::RemoteWrite, "", &e.url, r.queue_size as usize, r.batch as usize);
+                        loops.push(Box::pin(lane::run(lane.clone(), Arc::new(d), policy, stats.clone())));
+                        remote_write.push(lane);
+                    }
+                    // The config check refuses what would fail here; say it if something slipped through.
+                    Err(err) => tracing::error!(url = %e.url, error = %err, "remote write endpoint not usable"),
+                }
+            }
+        }
+
         Arc::new(Sender {
             min_step,
             archive,
+            remote_write,
             judge,
             graph,
             tsdb,
@@ -248,6 +280,9 @@ impl Sender {
         if let Some(a) = &self.archive {
             self.note_drops(Output::Archive, a.queue.push_many(points.iter().cloned()));
         }
+        for l in &self.remote_write {
+            self.note_drops(Output::RemoteWrite, l.queue.push_many(points.iter().cloned()));
+        }
     }
 
     fn note_drops(&self, output: Output, n: usize) {
@@ -283,6 +318,7 @@ impl Sender {
         v.extend(self.tsdb.iter().cloned());
         v.extend(self.relay.iter().cloned());
         v.extend(self.archive.iter().cloned());
+        v.extend(self.remote_write.iter().cloned());
         v
     }
 
