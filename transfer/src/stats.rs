@@ -232,6 +232,10 @@ const EXTRA_ORDER: &[&str] = &[
     "SendToArchiveDropCnt",
     "SendToArchiveFailCnt",
     "SendToArchiveRequeueCnt",
+    "SendToRemoteWriteCnt",
+    "SendToRemoteWriteDropCnt",
+    "SendToRemoteWriteFailCnt",
+    "SendToRemoteWriteRequeueCnt",
 ];
 
 /// One printed counter.
