@@ -310,6 +310,22 @@ pub fn base64(b: &[u8]) -> String {
 }
 
 go_struct! {
+    /// Ours: how `/api/v1/write` (Prometheus remote write in) maps series to items.
+    pub struct RemoteWriteInConfig => "g.RemoteWriteInConfig", custom_default {
+        /// Labels tried in order for the endpoint; the first present one is used and removed from the tags.
+        pub endpoint_labels: Vec<String> = "endpointLabels",
+        /// The step of the items, seconds.
+        pub step: i64 = "step",
+    }
+}
+
+impl Default for RemoteWriteInConfig {
+    fn default() -> Self {
+        RemoteWriteInConfig { endpoint_labels: vec!["hostname".into(), "ident".into(), "instance".into()], step: 60 }
+    }
+}
+
+go_struct! {
     /// HEAD's `influxdb` section (accepted; enabling it is a start-up error until it is implemented).
     pub struct InfluxdbConfig => "g.InfluxdbConfig" {
         /// Whether to send.
@@ -392,6 +408,9 @@ go_struct! {
         /// Ours: the local archive (absent from `/config` unless configured).
         #[serde(skip_serializing_if = "Option::is_none")]
         pub archive: Option<ArchiveConfig> = "archive",
+        /// Ours: Prometheus remote write in, on the HTTP port's `/api/v1/write`.
+        #[serde(skip_serializing)]
+        pub remote_write_in: RemoteWriteInConfig = "remoteWriteIn",
         /// Ours: Prometheus remote write out (absent from `/config` unless configured).
         #[serde(skip_serializing_if = "Option::is_none")]
         pub remote_write: Option<RemoteWriteConfig> = "remoteWrite",
@@ -421,6 +440,7 @@ impl Default for Config {
             p8s_relay: None,
             archive: None,
             remote_write: None,
+            remote_write_in: RemoteWriteInConfig::default(),
             drain_timeout: 10,
             worker_threads: 0,
         }
@@ -580,6 +600,10 @@ impl Config {
                     ));
                 }
             }
+        }
+        positive("remoteWriteIn", "step", self.remote_write_in.step)?;
+        if self.remote_write_in.endpoint_labels.iter().all(|l| l.is_empty()) {
+            return Err(invalid("remoteWriteIn.endpointLabels", "must name at least one label"));
         }
         if self.drain_timeout < 0 {
             return Err(invalid("drainTimeout", "must not be negative"));

@@ -249,3 +249,39 @@ fn remote_write_reaches_every_endpoint_retries_5xx_and_counts_4xx() {
         "three 503s (every attempt of a delivery) put the batch back"
     );
 }
+
+#[test]
+fn remote_write_in_feeds_the_pipeline() {
+    use falcon_transfer::sender::remote_write::pb;
+    let dir = std::env::temp_dir().join(format!("falcon-rw-in-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":1}}"#, dir.display());
+    let t = transfer(&temp_config("rw-in", &base(&archive)));
+    let h = t.addr("http").to_string();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let label = |n: &str, v: &str| pb::Label { name: n.into(), value: v.into() };
+    let req = pb::WriteRequest {
+        timeseries: vec![pb::TimeSeries {
+            labels: vec![label("__name__", "node_load1"), label("instance", "web-01:9100"), label("job", "node")],
+            samples: vec![pb::Sample { value: 0.25, timestamp: now_ms }],
+        }],
+    };
+    let body = snap::raw::Encoder::new().compress_vec(&prost::Message::encode_to_vec(&req)).unwrap();
+    let ct = "application/x-protobuf";
+    let r =
+        http::request_with(&h, "POST", "/api/v1/write", Some(&body), ct, &[("Content-Encoding", "snappy")]).unwrap();
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = http::request_with(&h, "POST", "/api/v1/write", Some(b"garbage"), ct, &[]).unwrap();
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("snappy"), "{}", r.body);
+    let path = dir.join("archive.jsonl");
+    wait_for("the archived item", || std::fs::read_to_string(&path).is_ok_and(|t| t.lines().count() == 1));
+    let line: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
+    assert_eq!(line["endpoint"], "web-01:9100");
+    assert_eq!(line["metric"], "node_load1");
+    assert_eq!(line["tags"], "job=node");
+    assert_eq!(line["value"], 0.25);
+    assert_eq!(line["timestamp"], now_ms / 1000);
+    assert_eq!(counter(&h, "HttpRecvCnt"), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}

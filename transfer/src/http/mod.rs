@@ -9,6 +9,7 @@ pub mod body;
 mod common;
 mod debug;
 mod proc;
+pub mod remote_write_in;
 
 use crate::app::App;
 use axum::body::Body;
@@ -32,6 +33,7 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
     let path = percent_decode(req.uri().path());
     match path.as_str() {
         "/api/push" => api::push(&app, req).await,
+        "/api/v1/write" => remote_write_in::write(&app, req).await,
         "/health" => text(StatusCode::OK, "ok\n"),
         "/version" => text(StatusCode::OK, format!("{}\n", env!("CARGO_PKG_VERSION"))),
         "/workdir" => text(StatusCode::OK, format!("{}\n", common::self_dir())),
