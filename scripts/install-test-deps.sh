@@ -5,6 +5,9 @@
 # - git: the agent's plugin tests clone a local repository with the git binary, as /plugin/update does.
 # - mariadb-server: the MySQL-backed HBS tests run a private MariaDB server (tests/src/mariadb.rs) on a temporary
 #   data directory and a loopback port; they need mariadbd and mariadb-install-db, never the system service.
+# - prometheus, victoria-metrics, influxdb: the storage tests (tests/src/{prometheus,victoria,influxdb}.rs) run
+#   private servers the same way: Prometheus 2.42 (with promtool), VictoriaMetrics 1.79 and InfluxDB 1.6, each on a
+#   temporary directory and loopback ports; their system services are never started.
 set -euo pipefail
 
 have_go() { command -v go >/dev/null 2>&1 && go version >/dev/null 2>&1; }
@@ -19,11 +22,17 @@ have_exe() {
   return 1
 }
 have_mariadb() { have_exe mariadbd mysqld && have_exe mariadb-install-db mysql_install_db; }
+have_prometheus() { have_exe prometheus && have_exe promtool; }
+have_victoria() { have_exe victoria-metrics; }
+have_influxdb() { have_exe influxd; }
 
 missing=()
 have_go || missing+=(golang-go)
 have_git || missing+=(git)
 have_mariadb || missing+=(mariadb-server)
+have_prometheus || missing+=(prometheus)
+have_victoria || missing+=(victoria-metrics)
+have_influxdb || missing+=(influxdb)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -36,10 +45,11 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# mariadb-server's postinst starts the system service through invoke-rc.d. The tests never use that service, and
-# on a machine without systemd invoke-rc.d would run the init script and leave a server on port 3306. Unless the
-# machine already has a policy (container images ship one that denies everything), deny starts for the duration of
-# the install with a temporary policy-rc.d, removed again on exit.
+# The postinsts of mariadb-server, prometheus, victoria-metrics and influxdb start their system services through
+# invoke-rc.d (or deb-systemd-invoke, which asks the same policy). The tests never use those services, and on a
+# machine without systemd invoke-rc.d would run the init scripts and leave servers on ports 3306, 9090, 8428 and
+# 8086/8088. Unless the machine already has a policy (container images ship one that denies everything), deny starts
+# for the duration of the install with a temporary policy-rc.d, removed again on exit.
 POLICY=/usr/sbin/policy-rc.d
 if [ ! -e "$POLICY" ]; then
   trap '$SUDO rm -f "$POLICY"' EXIT
@@ -61,3 +71,6 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 have_go || { echo "install-test-deps: golang-go installed but 'go' still not runnable" >&2; exit 1; }
 have_git || { echo "install-test-deps: git installed but not runnable" >&2; exit 1; }
 have_mariadb || { echo "install-test-deps: mariadb-server installed but mariadbd/mariadb-install-db not found" >&2; exit 1; }
+have_prometheus || { echo "install-test-deps: prometheus installed but prometheus/promtool not found" >&2; exit 1; }
+have_victoria || { echo "install-test-deps: victoria-metrics installed but victoria-metrics not found" >&2; exit 1; }
+have_influxdb || { echo "install-test-deps: influxdb installed but influxd not found" >&2; exit 1; }

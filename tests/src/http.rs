@@ -98,3 +98,33 @@ fn dechunk(mut s: &str) -> Option<String> {
         s = rest.get(n + 2..)?;
     }
 }
+
+/// Percent-encodes `s` for a URL query string or an `application/x-www-form-urlencoded` body: everything but
+/// RFC 3986's unreserved characters (so also `&`, `=`, `+`, `[`, `]`, spaces and UTF-8 bytes) becomes `%XX`.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `k1=v1&k2=v2` with each name and value percent-encoded ([`percent_encode`]).
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_leaves_only_unreserved_characters() {
+        assert_eq!(percent_encode("up{job=\"a b\"}[5m]&x+é"), "up%7Bjob%3D%22a%20b%22%7D%5B5m%5D%26x%2B%C3%A9");
+        assert_eq!(query_string(&[("match[]", "m"), ("q", "a=b")]), "match%5B%5D=m&q=a%3Db");
+    }
+}
