@@ -1,0 +1,122 @@
+//! The transfer against the storage engines estates run today, real servers from Debian's packages on loopback:
+//! remote write out to VictoriaMetrics and Prometheus (every item read back with its name, labels, value and
+//! timestamp), and a Prometheus remote-writing what it scrapes into the transfer.
+
+mod common;
+
+use common::{counter, temp_config, transfer, wait_for};
+use falcon_tests::http;
+use falcon_tests::prometheus::{Prometheus, PrometheusOptions};
+use falcon_tests::victoria::VictoriaMetrics;
+use std::time::Duration;
+
+fn base(extra: &str) -> String {
+    format!(
+        r#"{{"debug":false,"minStep":30,
+        "http":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "socket":{{"enabled":false}},
+        "judge":{{"enabled":false}},
+        "graph":{{"enabled":false}}{extra}}}"#
+    )
+}
+
+fn now() -> i64 {
+    falcon_proto::timefmt::now_unix()
+}
+
+#[test]
+fn remote_write_out_reaches_victoria_metrics_and_prometheus() {
+    let vm = VictoriaMetrics::start().unwrap_or_else(|e| panic!("{e}"));
+    // No self-scrape: the only samples are ours.
+    let prom = Prometheus::start_with(&PrometheusOptions { scrape_self: false, remote_write: vec![] })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rw = format!(
+        r#","remoteWrite":{{"enabled":true,"batch":500,"timeout":5000,
+           "endpoints":[{{"url":"{}"}},{{"url":"{}"}}]}}"#,
+        vm.remote_write_url(),
+        prom.remote_write_url()
+    );
+    let t = transfer(&temp_config("rw-storage", &base(&rw)));
+    let h = t.addr("http").to_string();
+    // Five minutes of two series, oldest last in the body: the transfer sends each series in time order.
+    let t0 = now() - 300;
+    let mut items = Vec::new();
+    for k in (0..5).rev() {
+        let ts = t0 + 60 * k;
+        items.push(format!(
+            r#"{{"endpoint":"web-01","metric":"cpu.idle","value":{},"step":60,"counterType":"GAUGE","tags":"","timestamp":{ts}}}"#,
+            90 + k
+        ));
+        items.push(format!(
+            r#"{{"endpoint":"web-01","metric":"5xx.count","value":{}.5,"step":60,"counterType":"COUNTER","tags":"code=500,url.path=/a","timestamp":{ts}}}"#,
+            k
+        ));
+    }
+    let r = http::post_json(&h, "/api/push", &format!("[{}]", items.join(",")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("both endpoints to take the 10 items", || counter(&h, "SendToRemoteWriteCnt") == 20);
+    assert_eq!(counter(&h, "SendToRemoteWriteFailCnt"), 0);
+
+    // VictoriaMetrics: every raw sample, exact.
+    let series = vm
+        .wait_export(r#"{__name__=~"cpu_idle|F_5xx_count"}"#, 10, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(series.len(), 2, "{series:?}");
+    for s in &series {
+        let m = &s["metric"];
+        let ts: Vec<i64> = s["timestamps"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(ts, (0..5).map(|k| (t0 + 60 * k) * 1000).collect::<Vec<_>>());
+        let vals: Vec<f64> = s["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        match m["__name__"].as_str() {
+            Some("cpu_idle") => {
+                assert_eq!(m, &serde_json::json!({"__name__": "cpu_idle", "hostname": "web-01"}));
+                assert_eq!(vals, [90.0, 91.0, 92.0, 93.0, 94.0]);
+            }
+            Some("F_5xx_count") => {
+                let want = serde_json::json!({"__name__": "F_5xx_count", "hostname": "web-01", "code": "500", "url_path": "/a"});
+                assert_eq!(m, &want);
+                assert_eq!(vals, [0.5, 1.5, 2.5, 3.5, 4.5]);
+            }
+            other => panic!("unexpected series {other:?}"),
+        }
+    }
+
+    // Prometheus: the same five samples of each series.
+    let got = prom
+        .wait_query(r#"count_over_time(cpu_idle{hostname="web-01"}[10m])"#, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got[0]["value"][1], "5", "{got:?}");
+    let at = prom.query_at(r#"F_5xx_count{code="500",url_path="/a",hostname="web-01"}"#, (t0 + 120) as f64).unwrap();
+    assert_eq!(at[0]["value"][1], "2.5", "{at:?}");
+}
+
+#[test]
+fn prometheus_remote_writes_into_the_transfer() {
+    let dir = std::env::temp_dir().join(format!("falcon-rw-prom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":100}}"#, dir.display());
+    let t = transfer(&temp_config("rw-prom-in", &base(&archive)));
+    let h = t.addr("http").to_string();
+    let prom =
+        Prometheus::start_with_remote_write(&format!("http://{h}/api/v1/write")).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("archive.jsonl");
+    let instance = prom.addr();
+    // Prometheus's first scrape waits for its 5 s configuration tick, then remote-writes within a second.
+    let mut up = None;
+    wait_for("Prometheus's own `up` through the transfer", || {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        up = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["metric"] == "up" && v["endpoint"] == instance.as_str());
+        up.is_some()
+    });
+    let up = up.unwrap();
+    assert_eq!(up["tags"], "job=prometheus");
+    assert_eq!(up["value"], 1.0);
+    assert_eq!(up["step"], 60);
+    assert!((up["timestamp"].as_i64().unwrap() - now()).abs() < 60);
+    assert!(counter(&h, "HttpRecvCnt") > 10, "every scraped series came in");
+    std::fs::remove_dir_all(&dir).ok();
+}
