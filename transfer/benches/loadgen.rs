@@ -3,7 +3,10 @@
 //!
 //! Run: `cargo bench -p falcon-transfer --bench loadgen -- [--conns 4] [--batch 100] [--seconds 10]
 //!       [--series 10000] [--rate 0] [--threads 0]` (`--rate` items/s in total, 0 = as fast as it goes;
-//!       `--threads` is the transfer's `workerThreads`, 0 = one per CPU).
+//!       `--threads` is the transfer's `workerThreads`, 0 = one per CPU) [--output remote-write].
+//! `--output remote-write` replaces the gob sinks with a real VictoriaMetrics (Debian's, started on a temporary
+//! directory and a loopback port) fed by the transfer's remote write; delivery is read from the transfer's
+//! `SendToRemoteWriteCnt`.
 //! `FALCON_TRANSFER_BIN=<path>` runs another transfer binary under the same load.
 //!
 //! The sinks count items without decoding them (they read the slice length of each `Send` argument), so
@@ -30,11 +33,13 @@ struct Opts {
     seconds: u64,
     series: usize,
     rate: u64,
+    remote_write: bool,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { threads: 0, conns: 4, batch: 100, seconds: 10, series: 10_000, rate: 0 };
+    let mut o = Opts { threads: 0, conns: 4, batch: 100, seconds: 10, series: 10_000, rate: 0, remote_write: false };
     let args: Vec<String> = std::env::args().collect();
+    o.remote_write = args.windows(2).any(|w| w[0] == "--output" && w[1] == "remote-write");
     let mut i = 1;
     while i < args.len() {
         let v = args.get(i + 1).and_then(|s| s.parse::<u64>().ok());
@@ -127,21 +132,44 @@ fn proc_stat(pid: u32) -> (f64, u64) {
 
 fn main() {
     let o = opts();
+    let vm = o
+        .remote_write
+        .then(|| falcon_tests::victoria::VictoriaMetrics::start().unwrap_or_else(|e| panic!("victoria-metrics: {e}")));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    rt.block_on(run(o));
+    rt.block_on(run(o, vm.as_ref().map(|v| v.remote_write_url())));
 }
 
-async fn run(o: Opts) {
+/// The transfer's remote-write delivery counter.
+fn remote_written(http: &str) -> u64 {
+    let body = falcon_tests::http::get(http, "/counter/extra").body;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["Name"] == "SendToRemoteWriteCnt"))
+        .and_then(|c| c["Cnt"].as_u64())
+        .unwrap_or(0)
+}
+
+async fn run(o: Opts, remote_write: Option<String>) {
     let judge_count = Arc::new(AtomicU64::new(0));
     let graph_count = Arc::new(AtomicU64::new(0));
     let j: Vec<String> = vec![sink(judge_count.clone()).await, sink(judge_count.clone()).await];
     let g: Vec<String> = vec![sink(graph_count.clone()).await, sink(graph_count.clone()).await];
+    let outputs = match &remote_write {
+        Some(url) => format!(
+            r#""judge":{{"enabled":false}},"graph":{{"enabled":false}},
+            "remoteWrite":{{"enabled":true,"batch":2000,"maxConns":4,"endpoints":[{{"url":"{url}"}}]}},"#
+        ),
+        None => format!(
+            r#""judge":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"judge-00":"{}","judge-01":"{}"}}}},
+            "graph":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"graph-00":"{}","graph-01":"{}"}}}},"#,
+            j[0], j[1], g[0], g[1]
+        ),
+    };
     let cfg = format!(
         r#"{{"debug":false,"minStep":30,"http":{{"enabled":true,"listen":"127.0.0.1:0"}},"rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},"socket":{{"enabled":false}},
-        "judge":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"judge-00":"{}","judge-01":"{}"}}}},
-        "graph":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"graph-00":"{}","graph-01":"{}"}}}},
-        "tsdb":{{"enabled":false}},"workerThreads":{}}}"#,
-        j[0], j[1], g[0], g[1], o.threads
+        {outputs}"tsdb":{{"enabled":false}},"workerThreads":{}}}"#,
+        o.threads
     );
     let dir = std::env::temp_dir().join(format!("falcon-loadgen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -216,6 +244,20 @@ async fn run(o: Opts) {
     let total = accepted.load(Relaxed);
     // Let forwarding finish (bounded).
     let drain_deadline = Instant::now() + Duration::from_secs(30);
+    let http = t.addr("http").to_string();
+    if remote_write.is_some() {
+        // Both "sinks" are the remote-write endpoint here: the counter stands for judge and graph.
+        while Instant::now() < drain_deadline {
+            let h = http.clone();
+            let n = tokio::task::spawn_blocking(move || remote_written(&h)).await.unwrap_or(0);
+            judge_count.store(n, Relaxed);
+            graph_count.store(n, Relaxed);
+            if n >= total {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     while (judge_count.load(Relaxed) < total || graph_count.load(Relaxed) < total) && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -229,7 +271,8 @@ async fn run(o: Opts) {
     };
     let cpu = cpu1 - cpu0;
     println!(
-        "loadgen: threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
+        "loadgen: output={} threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
+        if remote_write.is_some() { "remote-write(victoria-metrics)" } else { "gob(judge+graph)" },
         o.threads,
         o.conns,
         o.batch,
