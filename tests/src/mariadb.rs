@@ -249,6 +249,9 @@ impl MariaDb {
             "--skip-test-db".to_string(),
             // Skips the check that the machine's hostname resolves, which only matters for host-named accounts.
             "--force".to_string(),
+            // The bootstrap server's own temp dir: with the default /tmp, bootstraps of parallel tests remove
+            // each other's `#sql-temptable-*` files at start-up and fail ("Unknown table 'mysql.tmp_user_sys'").
+            format!("--tmpdir={}", self.dir.join("tmp").display()),
         ];
         // Passed through to the bootstrap mariadbd, so the redo log is created at the size the server uses.
         args.extend(innodb_args());
