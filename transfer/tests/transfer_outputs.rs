@@ -7,17 +7,6 @@ use falcon_tests::http;
 use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex};
 
-fn base(extra: &str) -> String {
-    format!(
-        r#"{{"debug":false,"minStep":30,
-        "http":{{"enabled":true,"listen":"127.0.0.1:0"}},
-        "rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},
-        "socket":{{"enabled":false}},
-        "judge":{{"enabled":false}},
-        "graph":{{"enabled":false}}{extra}}}"#
-    )
-}
-
 #[test]
 fn tsdb_gets_put_lines_with_raw_timestamps() {
     let l = local();
@@ -34,8 +23,10 @@ fn tsdb_gets_put_lines_with_raw_timestamps() {
             });
         }
     });
-    let cfg =
-        temp_config("tsdb", &base(&format!(r#","tsdb":{{"enabled":true,"batch":2,"retry":3,"address":"{addr}"}}"#)));
+    let cfg = temp_config(
+        "tsdb",
+        &common::outputs_only(&format!(r#","tsdb":{{"enabled":true,"batch":2,"retry":3,"address":"{addr}"}}"#)),
+    );
     let t = transfer(&cfg);
     let h = t.addr("http").to_string();
     let r = http::post_json(
@@ -66,7 +57,7 @@ fn relay_forwards_to_another_transfer() {
     // B: an ordinary transfer feeding the judge sink.
     let cfg_b = temp_config(
         "relay-b",
-        &base("").replace(
+        &common::outputs_only("").replace(
             r#""judge":{"enabled":false}"#,
             &format!(r#""judge":{{"enabled":true,"cluster":{{"judge-00":"{}"}}}}"#, sink.addr),
         ),
@@ -76,7 +67,7 @@ fn relay_forwards_to_another_transfer() {
     let dead = local().local_addr().unwrap().to_string();
     let cfg_a = temp_config(
         "relay-a",
-        &base(&format!(
+        &common::outputs_only(&format!(
             r#","transfer":{{"enabled":true,"batch":100,"retry":3,"connTimeout":300,"callTimeout":2000,"cluster":{{"t0-dead":"{dead}","t1":"{}"}}}},"influxdb":{{"enabled":false}}"#,
             b.addr("rpc")
         )),
@@ -102,7 +93,7 @@ fn api_push_takes_gzip_and_msgpack_and_the_archive_takes_every_value() {
     let dir = std::env::temp_dir().join(format!("falcon-push-forms-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":1}}"#, dir.display());
-    let t = transfer(&temp_config("push-forms", &base(&archive)));
+    let t = transfer(&temp_config("push-forms", &common::outputs_only(&archive)));
     let h = t.addr("http").to_string();
     let items = |tag: &str| {
         format!(
@@ -220,7 +211,7 @@ fn remote_write_reaches_every_endpoint_retries_5xx_and_counts_4xx() {
            "endpoints":[{{"url":"http://{ok_addr}/api/v1/write","headers":{{"X-Scope-OrgID":"a"}},"basicAuth":{{"username":"u","password":"p"}}}},
                         {{"url":"http://{bad_addr}/api/v1/write"}}]}}"#
     );
-    let t = transfer(&temp_config("remote-write", &base(&rw)));
+    let t = transfer(&temp_config("remote-write", &common::outputs_only(&rw)));
     let h = t.addr("http").to_string();
     let r = http::post_json(
         &h,
@@ -256,7 +247,7 @@ fn remote_write_in_feeds_the_pipeline() {
     let dir = std::env::temp_dir().join(format!("falcon-rw-in-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":1}}"#, dir.display());
-    let t = transfer(&temp_config("rw-in", &base(&archive)));
+    let t = transfer(&temp_config("rw-in", &common::outputs_only(&archive)));
     let h = t.addr("http").to_string();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let label = |n: &str, v: &str| pb::Label { name: n.into(), value: v.into() };

@@ -10,17 +10,6 @@ use falcon_tests::prometheus::{Prometheus, PrometheusOptions};
 use falcon_tests::victoria::VictoriaMetrics;
 use std::time::Duration;
 
-fn base(extra: &str) -> String {
-    format!(
-        r#"{{"debug":false,"minStep":30,
-        "http":{{"enabled":true,"listen":"127.0.0.1:0"}},
-        "rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},
-        "socket":{{"enabled":false}},
-        "judge":{{"enabled":false}},
-        "graph":{{"enabled":false}}{extra}}}"#
-    )
-}
-
 fn now() -> i64 {
     falcon_proto::timefmt::now_unix()
 }
@@ -37,7 +26,7 @@ fn remote_write_out_reaches_victoria_metrics_and_prometheus() {
         vm.remote_write_url(),
         prom.remote_write_url()
     );
-    let t = transfer(&temp_config("rw-storage", &base(&rw)));
+    let t = transfer(&temp_config("rw-storage", &common::outputs_only(&rw)));
     let h = t.addr("http").to_string();
     // Five minutes of two series, oldest last in the body: the transfer sends each series in time order.
     let t0 = now() - 300;
@@ -96,7 +85,7 @@ fn prometheus_remote_writes_into_the_transfer() {
     let dir = std::env::temp_dir().join(format!("falcon-rw-prom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":100}}"#, dir.display());
-    let t = transfer(&temp_config("rw-prom-in", &base(&archive)));
+    let t = transfer(&temp_config("rw-prom-in", &common::outputs_only(&archive)));
     let h = t.addr("http").to_string();
     let prom =
         Prometheus::start_with_remote_write(&format!("http://{h}/api/v1/write")).unwrap_or_else(|e| panic!("{e}"));

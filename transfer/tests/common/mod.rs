@@ -129,3 +129,16 @@ pub fn mask_latency(s: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// A config with HTTP and JSON-RPC on free ports, no socket, judge and graph off, and `extra` top-level keys:
+/// the base of the tests of the other outputs.
+pub fn outputs_only(extra: &str) -> String {
+    format!(
+        r#"{{"debug":false,"minStep":30,
+        "http":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "rpc":{{"enabled":true,"listen":"127.0.0.1:0"}},
+        "socket":{{"enabled":false}},
+        "judge":{{"enabled":false}},
+        "graph":{{"enabled":false}}{extra}}}"#
+    )
+}
