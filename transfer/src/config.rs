@@ -326,15 +326,15 @@ impl Default for RemoteWriteInConfig {
 }
 
 go_struct! {
-    /// HEAD's `influxdb` section (accepted; enabling it is a start-up error until it is implemented).
-    pub struct InfluxdbConfig => "g.InfluxdbConfig" {
+    /// HEAD's `influxdb` section: line protocol over InfluxDB 1.x's HTTP `/write`.
+    pub struct InfluxdbConfig => "g.InfluxdbConfig", custom_default {
         /// Whether to send.
         pub enabled: bool = "enabled",
         /// Points per write.
         pub batch: i64 = "batch" as "int",
         /// Attempts per batch.
         pub retry: i64 = "retry" as "int",
-        /// Writers at once.
+        /// Writes at once.
         pub max_conns: i64 = "maxConns" as "int",
         /// HTTP timeout, ms.
         pub timeout: i64 = "timeout" as "int",
@@ -342,12 +342,34 @@ go_struct! {
         pub address: String = "address",
         /// Database.
         pub db: String = "db",
-        /// User.
+        /// User (basic authentication when set).
         pub username: String = "username",
         /// Password.
         pub password: String = "password",
-        /// Timestamp precision.
+        /// Timestamp precision: `s` (HEAD's example), `ms`, `u` or `ns`.
         pub precision: String = "precision",
+        /// Ours: items queued before new ones are dropped.
+        #[serde(skip_serializing)]
+        pub queue_size: i64 = "queueSize" as "int",
+    }
+}
+
+impl Default for InfluxdbConfig {
+    /// HEAD's example values, without its sample credentials and database.
+    fn default() -> Self {
+        InfluxdbConfig {
+            enabled: false,
+            batch: 200,
+            retry: 3,
+            max_conns: 32,
+            timeout: 5000,
+            address: "http://127.0.0.1:8086".into(),
+            db: String::new(),
+            username: String::new(),
+            password: String::new(),
+            precision: "s".into(),
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
     }
 }
 
@@ -558,11 +580,24 @@ impl Config {
                 return Err(invalid("transfer.cluster", "no transfers while enabled"));
             }
         }
-        if self.influxdb.as_ref().is_some_and(|i| i.enabled) {
-            return Err(invalid(
-                "influxdb.enabled",
-                "the InfluxDB output is not implemented in this build; set it to false",
-            ));
+        if let Some(i) = self.influxdb() {
+            for (key, v) in [("batch", i.batch), ("retry", i.retry), ("maxConns", i.max_conns), ("timeout", i.timeout)]
+            {
+                positive("influxdb", key, v)?;
+            }
+            positive("influxdb", "queueSize", i.queue_size)?;
+            if !i.address.starts_with("http://") || i.address.parse::<hyper::Uri>().is_err() {
+                return Err(invalid(
+                    "influxdb.address",
+                    "must be an http:// URL (https is not supported in this build)",
+                ));
+            }
+            if i.db.is_empty() {
+                return Err(invalid("influxdb.db", "empty while enabled"));
+            }
+            if crate::sender::influxdb::precision_factor(&i.precision).is_none() {
+                return Err(invalid("influxdb.precision", "must be s, ms, u or ns"));
+            }
         }
         if self.p8s_relay.as_ref().is_some_and(|p| p.enabled) {
             return Err(invalid(
@@ -617,6 +652,11 @@ impl Config {
     /// The archive settings, if enabled.
     pub fn archive(&self) -> Option<&ArchiveConfig> {
         self.archive.as_ref().filter(|a| a.enabled)
+    }
+
+    /// The InfluxDB settings, if enabled.
+    pub fn influxdb(&self) -> Option<&InfluxdbConfig> {
+        self.influxdb.as_ref().filter(|i| i.enabled)
     }
 
     /// The remote-write settings, if enabled.
@@ -719,7 +759,9 @@ mod tests {
             (r#"{"judge":{"cluster":{"j":"a:1,b:2"}}}"#, "config key judge.cluster.j"),
             (r#"{"graph":{"cluster":{"g":"a:1,"}}}"#, "config key graph.cluster.g: empty address"),
             (r#"{"rpc":{"listen":""}}"#, "config key rpc.listen"),
-            (r#"{"influxdb":{"enabled":true}}"#, "config key influxdb.enabled: the InfluxDB output is not implemented"),
+            (r#"{"influxdb":{"enabled":true}}"#, "config key influxdb.db: empty while enabled"),
+            (r#"{"influxdb":{"enabled":true,"db":"f","precision":"m"}}"#, "config key influxdb.precision"),
+            (r#"{"influxdb":{"enabled":true,"db":"f","address":"https://x"}}"#, "config key influxdb.address"),
             (r#"{"p8s_relay":{"enabled":true}}"#, "config key p8s_relay.enabled"),
             (r#"{"transfer":{"enabled":true}}"#, "config key transfer.cluster"),
             (r#"{"tsdb":{"enabled":true,"address":""}}"#, "config key tsdb.address"),

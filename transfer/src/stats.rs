@@ -133,6 +133,7 @@ counters! {
     remote_write_drop => "SendToRemoteWriteDropCnt",
     remote_write_fail => "SendToRemoteWriteFailCnt",
     remote_write_requeued => "SendToRemoteWriteRequeueCnt",
+    influxdb_requeued => "SendToInfluxdbRequeueCnt",
 }
 
 impl Default for Stats {
@@ -236,6 +237,7 @@ const EXTRA_ORDER: &[&str] = &[
     "SendToRemoteWriteDropCnt",
     "SendToRemoteWriteFailCnt",
     "SendToRemoteWriteRequeueCnt",
+    "SendToInfluxdbRequeueCnt",
 ];
 
 /// One printed counter.

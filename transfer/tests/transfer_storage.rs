@@ -109,3 +109,49 @@ fn prometheus_remote_writes_into_the_transfer() {
     assert!(counter(&h, "HttpRecvCnt") > 10, "every scraped series came in");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn influxdb_gets_head_line_protocol_with_auth() {
+    let influx =
+        falcon_tests::influxdb::InfluxDb::start_with_auth("falcon", "secret").unwrap_or_else(|e| panic!("{e}"));
+    influx.create_db("falcon").unwrap_or_else(|e| panic!("{e}"));
+    let cfg = format!(
+        r#","influxdb":{{"enabled":true,"batch":100,"retry":3,"maxConns":2,"timeout":5000,"address":"{}",
+           "db":"falcon","username":"falcon","password":"secret","precision":"s"}}"#,
+        influx.url()
+    );
+    let t = transfer(&temp_config("influx", &common::outputs_only(&cfg)));
+    let h = t.addr("http").to_string();
+    let ts = now() - 120;
+    let r = http::post_json(
+        &h,
+        "/api/push",
+        &format!(
+            r#"[{{"endpoint":"web 01","metric":"df.bytes.free","value":12.5,"step":60,"counterType":"GAUGE","tags":"mount=/data,fstype=ext4","timestamp":{ts}}},
+                {{"endpoint":"web 01","metric":"cpu.idle","value":"NaN","step":60,"counterType":"GAUGE","tags":"","timestamp":{ts}}},
+                {{"endpoint":"web-02","metric":"cpu.idle","value":-3,"step":60,"counterType":"GAUGE","tags":"","timestamp":{ts}}}]"#
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("two points written, the NaN counted", || {
+        counter(&h, "SendToInfluxdbCnt") == 3 && counter(&h, "SendToInfluxdbFailCnt") == 1
+    });
+    let df = influx.query("falcon", r#"SELECT * FROM "df.bytes.free""#).unwrap_or_else(|e| panic!("{e}"));
+    let s = &df["results"][0]["series"][0];
+    let cols: Vec<&str> = s["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let row = &s["values"][0];
+    let col = |n: &str| &row[cols.iter().position(|c| *c == n).unwrap()];
+    assert_eq!(col("time"), &serde_json::json!(ts));
+    assert_eq!(
+        (col("endpoint"), col("mount"), col("fstype")),
+        (&serde_json::json!("web 01"), &serde_json::json!("/data"), &serde_json::json!("ext4"))
+    );
+    assert_eq!(col("value"), &serde_json::json!(12.5));
+    let cpu = influx.query("falcon", r#"SELECT value, endpoint FROM "cpu.idle""#).unwrap();
+    let rows = cpu["results"][0]["series"][0]["values"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "the NaN point is left out: {rows:?}");
+    assert_eq!((rows[0][0].as_i64(), rows[0][1].as_f64(), rows[0][2].as_str()), (Some(ts), Some(-3.0), Some("web-02")));
+    // A whole number still goes out as a float field (no `i` suffix), so later fractions fit the same field.
+    let keys = influx.query("falcon", r#"SHOW FIELD KEYS FROM "cpu.idle""#).unwrap();
+    assert_eq!(keys["results"][0]["series"][0]["values"][0], serde_json::json!(["value", "float"]));
+}

@@ -35,6 +35,8 @@ pub enum Output {
     Archive,
     /// Prometheus remote write (ours)
     RemoteWrite,
+    /// InfluxDB line protocol (HEAD)
+    Influxdb,
 }
 
 impl Output {
@@ -47,6 +49,7 @@ impl Output {
             Output::Transfer => "transfer",
             Output::Archive => "archive",
             Output::RemoteWrite => "remoteWrite",
+            Output::Influxdb => "influxdb",
         }
     }
 
@@ -61,18 +64,12 @@ impl Output {
             Output::RemoteWrite => {
                 (&s.send_to_remote_write, &s.remote_write_fail, &s.remote_write_drop, &s.remote_write_requeued)
             }
+            Output::Influxdb => (&s.send_to_influxdb, &s.influxdb_fail, &s.influxdb_drop, &s.influxdb_requeued),
         }
     }
 
     fn log_site(self) -> &'static RateLimited {
-        static SITES: [RateLimited; 6] = [
-            RateLimited::new(Duration::from_secs(10)),
-            RateLimited::new(Duration::from_secs(10)),
-            RateLimited::new(Duration::from_secs(10)),
-            RateLimited::new(Duration::from_secs(10)),
-            RateLimited::new(Duration::from_secs(10)),
-            RateLimited::new(Duration::from_secs(10)),
-        ];
+        static SITES: [RateLimited; 7] = [const { RateLimited::new(Duration::from_secs(10)) }; 7];
         &SITES[self as usize]
     }
 }

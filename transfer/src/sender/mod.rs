@@ -1,5 +1,5 @@
 //! Sharding and forwarding: the judge and graph rings, one lane (queue + send loop) per judge node and per
-//! graph node address, and the tsdb, relay, archive and remote-write lanes.
+//! graph node address, and the tsdb, relay, archive, remote-write and InfluxDB lanes.
 //!
 //! [`Sender::push`] takes the accepted points of one request: it computes each point's PK once, picks the
 //! judge node and the graph node on the rings exactly as Go's transfer does, offers graph-path points to
@@ -8,6 +8,8 @@
 
 pub mod archive;
 pub mod gob;
+pub mod http_post;
+pub mod influxdb;
 pub mod lane;
 pub mod relay;
 pub mod remote_write;
@@ -44,6 +46,7 @@ pub struct Sender {
     archive: Option<Arc<Lane>>,
     /// One lane per remote-write endpoint.
     remote_write: Vec<Arc<Lane>>,
+    influxdb: Option<Arc<Lane>>,
     judge_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     graph_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     stats: Arc<Stats>,
@@ -198,10 +201,29 @@ impl Sender {
             }
         }
 
+        let influxdb = cfg.influxdb().and_then(|c| match influxdb::InfluxDeliver::new(c, stats.clone()) {
+            Ok(d) => {
+                let lane = Lane::new(Output::Influxdb, "", &c.address, c.queue_size as usize, c.batch as usize);
+                let policy = LanePolicy {
+                    batch: c.batch as usize,
+                    concurrency: c.max_conns as usize,
+                    attempts: c.retry as usize,
+                    pause: Duration::ZERO,
+                };
+                loops.push(Box::pin(lane::run(lane.clone(), Arc::new(d), policy, stats.clone())));
+                Some(lane)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "influxdb output not usable");
+                None
+            }
+        });
+
         Arc::new(Sender {
             min_step,
             archive,
             remote_write,
+            influxdb,
             judge,
             graph,
             tsdb,
@@ -283,6 +305,9 @@ impl Sender {
         for l in &self.remote_write {
             self.note_drops(Output::RemoteWrite, l.queue.push_many(points.iter().cloned()));
         }
+        if let Some(l) = &self.influxdb {
+            self.note_drops(Output::Influxdb, l.queue.push_many(points.iter().cloned()));
+        }
     }
 
     fn note_drops(&self, output: Output, n: usize) {
@@ -319,6 +344,7 @@ impl Sender {
         v.extend(self.relay.iter().cloned());
         v.extend(self.archive.iter().cloned());
         v.extend(self.remote_write.iter().cloned());
+        v.extend(self.influxdb.iter().cloned());
         v
     }
 

@@ -11,10 +11,9 @@
 //! A 2xx reply delivers the batch; any other 4xx (bad data: it would be refused again) counts it as failed; 429,
 //! 5xx, timeouts and connection errors keep it queued for the lane's retry with backoff.
 
+use super::http_post::Poster;
 use super::lane::{Deliver, SendError};
 use crate::point::Point;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,19 +129,11 @@ pub fn classify(status: u16, body: &str) -> Result<(), SendError> {
     }
 }
 
-type HttpClient = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
-
 /// One endpoint.
 pub struct RemoteWriteDeliver {
-    client: HttpClient,
-    url: hyper::Uri,
-    headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
+    poster: Poster,
     endpoint_label: String,
-    timeout: Duration,
 }
-
-/// Most of an error reply kept for the log.
-const MAX_ERROR_BODY: usize = 4096;
 
 impl RemoteWriteDeliver {
     /// A sender to `url` with extra `headers` (authorization included), `max_conns` idle connections kept.
@@ -153,46 +144,23 @@ impl RemoteWriteDeliver {
         timeout: Duration,
         max_conns: usize,
     ) -> Result<Self, String> {
-        let url: hyper::Uri = url.parse().map_err(|e| format!("url {url:?}: {e}"))?;
-        let mut hs = Vec::new();
-        for (k, v) in headers {
-            let name = hyper::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
-            let value = hyper::header::HeaderValue::from_str(v).map_err(|e| format!("header {k:?} value: {e}"))?;
-            hs.push((name, value));
-        }
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_max_idle_per_host(max_conns)
-            .build_http();
-        Ok(RemoteWriteDeliver { client, url, headers: hs, endpoint_label: endpoint_label.to_string(), timeout })
-    }
-
-    async fn post(&self, body: Vec<u8>) -> Result<(), SendError> {
-        let mut req = hyper::Request::post(self.url.clone())
-            .header("content-type", "application/x-protobuf")
-            .header("content-encoding", "snappy")
-            .header("x-prometheus-remote-write-version", "0.1.0")
-            .header("user-agent", concat!("falcon-transfer/", env!("CARGO_PKG_VERSION")));
-        for (k, v) in &self.headers {
-            req = req.header(k, v);
-        }
-        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| SendError::Rejected(format!("request: {e}")))?;
-        let resp = self.client.request(req).await.map_err(|e| SendError::Transport(format!("{}: {e}", self.url)))?;
-        let status = resp.status().as_u16();
-        let text = match Limited::new(resp.into_body(), MAX_ERROR_BODY).collect().await {
-            Ok(b) => String::from_utf8_lossy(&b.to_bytes()).trim().to_string(),
-            Err(_) => String::new(),
-        };
-        classify(status, &text)
+        Ok(RemoteWriteDeliver {
+            poster: Poster::new(url, headers, timeout, max_conns)?,
+            endpoint_label: endpoint_label.to_string(),
+        })
     }
 }
 
 impl Deliver for RemoteWriteDeliver {
     async fn send(&self, batch: &[Arc<Point>]) -> Result<(), SendError> {
         let body = encode(&request(batch, &self.endpoint_label)).map_err(SendError::Rejected)?;
-        match tokio::time::timeout(self.timeout, self.post(body)).await {
-            Ok(r) => r,
-            Err(_) => Err(SendError::Transport(format!("{}: no reply in {:?}", self.url, self.timeout))),
-        }
+        let headers = [
+            ("content-type", "application/x-protobuf"),
+            ("content-encoding", "snappy"),
+            ("x-prometheus-remote-write-version", "0.1.0"),
+        ];
+        let (status, text) = self.poster.post(body, &headers).await.map_err(|e| SendError::Transport(e.0))?;
+        classify(status, &text)
     }
 }
 
