@@ -15,12 +15,11 @@
 //! The window starts when the agent's first cycle has arrived plus one second, and lasts `--secs`. CPU is the
 //! agent's utime+stime and its children's (du, curl, ss) from `/proc/<pid>/stat`; peak RSS is VmHWM at the end.
 
-use falcon_proto::jsonrpc::registry::Registry;
-use falcon_proto::jsonrpc::server::{spawn, ServerConfig};
-use falcon_proto::model::{
-    AgentHeartbeatRequest, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse, NullRpcRequest, SimpleRpcResponse,
-};
-use falcon_proto::shutdown::{channel, ShutdownTrigger};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{fake_hbs, HbsState};
+use falcon_proto::model::BuiltinMetric;
 use falcon_tests::fake::FakeTransfer;
 use falcon_tests::util::{arg, status_kb};
 use std::collections::BTreeSet;
@@ -48,31 +47,6 @@ fn cpu(pid: u32) -> (f64, f64) {
     // Fields 14-17 of stat are utime, stime, cutime, cstime; `after` starts at field 3.
     let g = |i: usize| f.get(i).copied().unwrap_or(0.0);
     ((g(11) + g(12)) / t, (g(13) + g(14)) / t)
-}
-
-/// A fake HBS that hands out `checks` (Go's checksum, so the agent takes them once).
-fn fake_hbs(rt: &tokio::runtime::Runtime, checks: Vec<BuiltinMetric>) -> (String, ShutdownTrigger) {
-    let mut reg = Registry::new();
-    reg.register("Agent.ReportStatus", |_r: AgentReportRequest| async { Ok(SimpleRpcResponse { code: 0 }) }).unwrap();
-    reg.register("Agent.BuiltinMetrics", move |r: AgentHeartbeatRequest| {
-        let checks = checks.clone();
-        async move {
-            let sum = falcon_proto::tags::builtin_metrics_checksum(
-                checks.iter().map(|m| (m.metric.as_str(), m.tags.as_str())),
-            );
-            let metrics = if sum == r.checksum { vec![] } else { checks };
-            Ok(BuiltinMetricResponse {
-                metrics: Some(metrics),
-                checksum: sum,
-                timestamp: falcon_proto::timefmt::now_unix(),
-            })
-        }
-    })
-    .unwrap();
-    reg.register("Agent.TrustableIps", |_r: NullRpcRequest| async { Ok(String::new()) }).unwrap();
-    let (stop, shutdown) = channel();
-    let (local, _) = rt.block_on(spawn("127.0.0.1:0", reg, ServerConfig::default(), shutdown)).unwrap();
-    (local.to_string(), stop)
 }
 
 /// An HTTP server answering 200 to anything, for the URL check (one thread, until the benchmark exits).
@@ -153,7 +127,8 @@ fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: 
         ],
     };
     let held = if scenario == 'c' { hold_connections(conns) } else { Vec::new() };
-    let (hbs, _stop) = fake_hbs(&rt, checks);
+    let state = std::sync::Arc::new(std::sync::Mutex::new(HbsState { checks, ..Default::default() }));
+    let (hbs, _stop) = fake_hbs(&rt, state);
     let host = format!("bench-{who}-{scenario}");
     std::fs::write(dir.join("cfg.json"), agent_config(&host, &hbs, &transfer.addr)).unwrap();
     let mut child: Child = Command::new(bin)

@@ -7,7 +7,6 @@
 
 use crate::store::{DbError, Store};
 use falcon_proto::model::AgentReportRequest;
-use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -23,8 +22,8 @@ struct Queue {
     pending: HashMap<String, AgentReportRequest>,
 }
 
-/// Counters, shown by the HTTP API.
-#[derive(Debug, Default, Serialize)]
+/// Counters, shown by `/counter/hostwrites`.
+#[derive(Debug, Default)]
 pub struct HostWriteStats {
     /// Reports queued.
     pub queued: AtomicU64,

@@ -14,13 +14,12 @@
 //! connection each call (nothing pooled survives a [`MariaDb::restart`]).
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::server::{self, find_exe, free_port, not_installed, tail_from};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, Value};
@@ -42,12 +41,6 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on each SQL call, connection included.
 const SQL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where the binaries are looked for after PATH: Debian puts `mariadbd` in /usr/sbin, often not on a user's PATH.
-const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"];
-
-/// Distinguishes the temp dirs of several servers in one test process.
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
 /// A running MariaDB server on 127.0.0.1; stopped, and its directory removed, when dropped.
 pub struct MariaDb {
     /// Temp dir holding `data/`, the socket, the pid file, the logs and `tmp/`.
@@ -63,9 +56,10 @@ impl MariaDb {
     /// login and creates the [`USER`] account. Fails with the reason (and the server's log) if any step does;
     /// when MariaDB is not installed, says to run `scripts/install-test-deps.sh`.
     pub fn start() -> Result<MariaDb, String> {
-        let server = find_exe(&["mariadbd", "mysqld"]).ok_or_else(|| not_installed("mariadbd (or mysqld)"))?;
+        let missing = |exe: &str| not_installed("MariaDB", exe, "mariadb-server");
+        let server = find_exe(&["mariadbd", "mysqld"]).ok_or_else(|| missing("mariadbd (or mysqld)"))?;
         let install_db = find_exe(&["mariadb-install-db", "mysql_install_db"])
-            .ok_or_else(|| not_installed("mariadb-install-db (or mysql_install_db)"))?;
+            .ok_or_else(|| missing("mariadb-install-db (or mysql_install_db)"))?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -82,7 +76,7 @@ impl MariaDb {
             db.port = free_port()?;
             match db.launch() {
                 Ok(()) => break,
-                Err(e) if tries < 3 && e.contains("Address already in use") => db.stop(),
+                Err(e) if tries < 3 && server::port_taken(&e) => db.stop(),
                 Err(e) => return Err(e),
             }
         }
@@ -180,22 +174,9 @@ impl MariaDb {
     /// Stops the server: SIGTERM (a clean InnoDB shutdown), then SIGKILL if it has not exited within 30 s.
     /// Does nothing if it is not running.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
+        if let Some(child) = self.child.take() {
+            server::stop_child(child, STOP_TIMEOUT);
         }
-        if let Ok(pid) = i32::try_from(child.id()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Starts the server again on the same data directory and port (after [`MariaDb::stop`], or stopping it
@@ -403,70 +384,25 @@ fn innodb_args() -> Vec<String> {
     ]
 }
 
-/// The error for a missing binary: CI always has it, so this is a developer machine to set up.
-fn not_installed(what: &str) -> String {
-    format!(
-        "MariaDB is not installed: {what} not found in PATH or {}; run scripts/install-test-deps.sh \
-         (installs Debian's mariadb-server) and rerun the tests",
-        EXTRA_DIRS.join(", ")
-    )
-}
-
-/// The first executable file named one of `names` in PATH, then in [`EXTRA_DIRS`].
-fn find_exe(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path).chain(EXTRA_DIRS.iter().map(PathBuf::from)).collect();
-    names.iter().find_map(|n| {
-        dirs.iter()
-            .map(|d| d.join(n))
-            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-    })
-}
-
 /// Whether we run as root (then mariadbd needs `--user=root`).
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// A new, empty, owner-only directory for one server.
+/// A new, empty, owner-only directory for one server, with the `tmp/` the server and its bootstrap use.
 fn fresh_dir() -> Result<PathBuf, String> {
-    let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("falcon-mariadb-{}-{n}", std::process::id()));
+    let dir = server::fresh_dir("mariadb")?;
     // The socket path must fit sun_path (108 bytes); a long TMPDIR would break the server's start obscurely.
     if dir.join("mysqld.sock").as_os_str().len() > 100 {
         return Err(format!("mariadb: temp dir {} is too long for a Unix socket path; set TMPDIR", dir.display()));
     }
-    // A leftover of an earlier process with the same pid.
-    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("tmp")).map_err(|e| format!("mariadb: create {}: {e}", dir.display()))?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("mariadb: chmod {}: {e}", dir.display()))?;
     Ok(dir)
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("mariadb: find a free port: {e}"))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| format!("mariadb: find a free port: {e}"))
 }
 
 /// The last `lines` lines of a file ("" if unreadable).
 fn tail(path: &Path, lines: usize) -> String {
     tail_from(path, 0, lines)
-}
-
-/// The last `lines` lines of a file from byte `from` on.
-fn tail_from(path: &Path, from: u64, lines: usize) -> String {
-    let mut text = String::new();
-    if let Ok(mut f) = File::open(path) {
-        if f.seek(SeekFrom::Start(from)).is_ok() {
-            let mut buf = Vec::new();
-            let _ = f.read_to_end(&mut buf);
-            text = String::from_utf8_lossy(&buf).into_owned();
-        }
-    }
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A value of a text-protocol row as text; binary-protocol values (not produced here) in their SQL form.

@@ -7,6 +7,7 @@
 //! then rejects values that cannot work, naming the key. A few keys of ours extend Go's (`queueSize` per
 //! output, `drainTimeout`); Go ignores them.
 
+use crate::sender::http_post::basic_auth;
 use falcon_proto::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
@@ -282,31 +283,12 @@ impl RemoteWriteEndpoint {
     pub fn all_headers(&self) -> Vec<(String, String)> {
         let mut h: Vec<(String, String)> = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if !self.basic_auth.username.is_empty() {
-            let pair = format!("{}:{}", self.basic_auth.username, self.basic_auth.password);
-            h.push(("authorization".into(), format!("Basic {}", base64(pair.as_bytes()))));
+            h.push(("authorization".into(), basic_auth(&self.basic_auth.username, &self.basic_auth.password)));
         } else if !self.bearer_token.is_empty() {
             h.push(("authorization".into(), format!("Bearer {}", self.bearer_token)));
         }
         h
     }
-}
-
-/// Standard base64 with padding (for `Authorization: Basic`).
-pub fn base64(b: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 go_struct! {

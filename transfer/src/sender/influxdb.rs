@@ -7,9 +7,9 @@
 //! 2xx delivers the batch; any other 4xx (InfluxDB's answer to bad data) counts it as failed; 5xx, timeouts
 //! and connection errors keep it queued for the lane's retry with backoff.
 
-use super::http_post::Poster;
+use super::http_post::{basic_auth, Poster};
 use super::lane::{Deliver, SendError};
-use crate::config::{base64, InfluxdbConfig};
+use crate::config::InfluxdbConfig;
 use crate::point::Point;
 use crate::stats::Stats;
 use std::sync::Arc;
@@ -122,8 +122,7 @@ impl InfluxDeliver {
         let url = format!("{}/write?db={}&precision={precision}", c.address.trim_end_matches('/'), query_value(&c.db));
         let mut headers = Vec::new();
         if !c.username.is_empty() {
-            let pair = format!("{}:{}", c.username, c.password);
-            headers.push(("authorization".to_string(), format!("Basic {}", base64(pair.as_bytes()))));
+            headers.push(("authorization".to_string(), basic_auth(&c.username, &c.password)));
         }
         let timeout = Duration::from_millis(c.timeout.max(1) as u64);
         Ok(InfluxDeliver { poster: Poster::new(&url, &headers, timeout, c.max_conns.max(1) as usize)?, factor, stats })

@@ -93,12 +93,19 @@ pub fn labels(p: &Point, endpoint_label: &str) -> Vec<pb::Label> {
     m.into_iter().map(|(name, value)| pb::Label { name, value }).collect()
 }
 
-/// The request for a batch: one series per label set, its samples sorted by time.
+/// The request for a batch: one series per label set, its samples sorted by time. Labels are built once per
+/// series (items are grouped by endpoint, metric and tags first), not once per item.
 pub fn request(batch: &[Arc<Point>], endpoint_label: &str) -> pb::WriteRequest {
-    let mut series: BTreeMap<Vec<(String, String)>, Vec<pb::Sample>> = BTreeMap::new();
+    let mut raw: BTreeMap<(&str, &str, &str), (&Point, Vec<pb::Sample>)> = BTreeMap::new();
     for p in batch {
-        let key = labels(p, endpoint_label).into_iter().map(|l| (l.name, l.value)).collect();
-        series.entry(key).or_default().push(pb::Sample { value: p.value, timestamp: p.timestamp.saturating_mul(1000) });
+        let sample = pb::Sample { value: p.value, timestamp: p.timestamp.saturating_mul(1000) };
+        raw.entry((&p.endpoint, &p.metric, &p.tags)).or_insert_with(|| (p, Vec::new())).1.push(sample);
+    }
+    // Two raw series may map to one label set (`a.b` and `a_b` both become `a_b`): merged here.
+    let mut series: BTreeMap<Vec<(String, String)>, Vec<pb::Sample>> = BTreeMap::new();
+    for (first, samples) in raw.into_values() {
+        let key = labels(first, endpoint_label).into_iter().map(|l| (l.name, l.value)).collect();
+        series.entry(key).or_default().extend(samples);
     }
     let timeseries = series
         .into_iter()
@@ -224,6 +231,13 @@ mod tests {
             .timeseries
             .iter()
             .all(|t| t.labels.contains(&pb::Label { name: "ident".into(), value: "web-01".into() })));
+    }
+
+    #[test]
+    fn series_that_map_to_one_label_set_are_merged_in_time_order() {
+        let req = request(&[point("a.b", "", 2.0, 20), point("a_b", "", 1.0, 10)], "hostname");
+        assert_eq!(req.timeseries.len(), 1);
+        assert_eq!(req.timeseries[0].samples.iter().map(|s| s.timestamp).collect::<Vec<_>>(), [10_000, 20_000]);
     }
 
     #[test]
