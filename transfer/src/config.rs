@@ -356,8 +356,8 @@ impl Default for InfluxdbConfig {
 }
 
 go_struct! {
-    /// HEAD's `p8s_relay` section (accepted; enabling it is a start-up error until it is implemented).
-    pub struct P8sRelayConfig => "g.P8sRelayConfig" {
+    /// HEAD's `p8s_relay` section: gob `P8sRelay.Send` to falcon2p8s exporters, sharded like graph.
+    pub struct P8sRelayConfig => "g.P8sRelayConfig", custom_default {
         /// Whether to send.
         pub enabled: bool = "enabled",
         /// Items per call.
@@ -378,6 +378,46 @@ go_struct! {
         pub cluster: BTreeMap<String, String> = "cluster",
         /// Derived from `cluster`.
         pub cluster_list: BTreeMap<String, ClusterNode> = "clusterList",
+        /// Items queued per address before new ones are dropped (ours).
+        #[serde(skip_serializing)]
+        pub queue_size: i64 = "queueSize" as "int",
+    }
+}
+
+impl Default for P8sRelayConfig {
+    /// HEAD's example values, without its sample nodes (a JSON object merges into an existing map).
+    fn default() -> Self {
+        P8sRelayConfig {
+            enabled: false,
+            batch: 200,
+            conn_timeout: 1000,
+            call_timeout: 5000,
+            max_conns: 32,
+            max_idle: 32,
+            replicas: 500,
+            not_sync_metrics: vec!["gpu.".into(), "snmp.".into()],
+            cluster: BTreeMap::new(),
+            cluster_list: BTreeMap::new(),
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
+    }
+}
+
+impl P8sRelayConfig {
+    /// The settings the graph-like ring and lanes are built from.
+    pub fn as_cluster(&self) -> ClusterConfig {
+        ClusterConfig {
+            enabled: self.enabled,
+            batch: self.batch,
+            conn_timeout: self.conn_timeout,
+            call_timeout: self.call_timeout,
+            max_conns: self.max_conns,
+            max_idle: self.max_idle,
+            replicas: self.replicas,
+            cluster: self.cluster.clone(),
+            cluster_list: self.cluster_list.clone(),
+            queue_size: self.queue_size,
+        }
     }
 }
 
@@ -528,7 +568,10 @@ impl Config {
                 return Err(invalid("socket.timeout", "must be at least 1 second"));
             }
         }
-        for (name, c) in [("judge", &self.judge), ("graph", &self.graph)] {
+        let p8s = self.p8s_relay().map(P8sRelayConfig::as_cluster);
+        for (name, c) in
+            [("judge", &self.judge), ("graph", &self.graph)].into_iter().chain(p8s.as_ref().map(|c| ("p8s_relay", c)))
+        {
             if !c.enabled {
                 continue;
             }
@@ -580,12 +623,6 @@ impl Config {
             if crate::sender::influxdb::precision_factor(&i.precision).is_none() {
                 return Err(invalid("influxdb.precision", "must be s, ms, u or ns"));
             }
-        }
-        if self.p8s_relay.as_ref().is_some_and(|p| p.enabled) {
-            return Err(invalid(
-                "p8s_relay.enabled",
-                "the p8s relay output is not implemented in this build; set it to false",
-            ));
         }
         if let Some(a) = self.archive() {
             if a.dir.is_empty() {
@@ -639,6 +676,11 @@ impl Config {
     /// The InfluxDB settings, if enabled.
     pub fn influxdb(&self) -> Option<&InfluxdbConfig> {
         self.influxdb.as_ref().filter(|i| i.enabled)
+    }
+
+    /// The p8s relay settings, if enabled.
+    pub fn p8s_relay(&self) -> Option<&P8sRelayConfig> {
+        self.p8s_relay.as_ref().filter(|p| p.enabled)
     }
 
     /// The remote-write settings, if enabled.
@@ -730,6 +772,18 @@ mod tests {
         let r = cfg.relay().unwrap();
         assert_eq!((r.batch, r.retry, r.max_conns), (200, 3, 32));
         assert!(cfg.influxdb.is_some() && cfg.p8s_relay.is_some());
+        let p = cfg.p8s_relay.as_ref().unwrap();
+        assert_eq!(
+            (p.batch, p.replicas, p.not_sync_metrics.clone()),
+            (200, 500, vec!["gpu.".to_string(), "snmp.".into()])
+        );
+        let cfg = parse(&format!(
+            r#"{{{NODES},"p8s_relay":{{"enabled":true,"notSyncMetrics":["x."],"cluster":{{"p":"a:1, b:2"}}}}}}"#
+        ))
+        .unwrap();
+        let p = cfg.p8s_relay().unwrap();
+        assert_eq!(p.not_sync_metrics, vec!["x."], "the file's list replaces the default one");
+        assert_eq!(p.cluster_list["p"].addrs, vec!["a:1", "b:2"]);
     }
 
     #[test]
@@ -744,7 +798,8 @@ mod tests {
             (r#"{"influxdb":{"enabled":true}}"#, "config key influxdb.db: empty while enabled"),
             (r#"{"influxdb":{"enabled":true,"db":"f","precision":"m"}}"#, "config key influxdb.precision"),
             (r#"{"influxdb":{"enabled":true,"db":"f","address":"https://x"}}"#, "config key influxdb.address"),
-            (r#"{"p8s_relay":{"enabled":true}}"#, "config key p8s_relay.enabled"),
+            (r#"{"p8s_relay":{"enabled":true}}"#, "config key p8s_relay.cluster: no nodes while enabled"),
+            (r#"{"p8s_relay":{"enabled":true,"batch":0,"cluster":{"p":"a:1"}}}"#, "config key p8s_relay.batch"),
             (r#"{"transfer":{"enabled":true}}"#, "config key transfer.cluster"),
             (r#"{"tsdb":{"enabled":true,"address":""}}"#, "config key tsdb.address"),
         ];

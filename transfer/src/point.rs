@@ -5,7 +5,7 @@
 //! minStep and the timestamp aligned at encode time, so nothing is copied per output.
 
 use falcon_proto::gob::encode::{GobEncode, Schema, StructWriter};
-use falcon_proto::gob::model::{GRAPH_ITEMS, JUDGE_ITEMS};
+use falcon_proto::gob::model::{GRAPH_ITEMS, JUDGE_ITEMS, P8S_ITEMS};
 use falcon_proto::gob::wire::put_uint;
 use falcon_proto::model::{GoValue, MetricValue};
 use serde::ser::{SerializeMap, SerializeStruct};
@@ -234,6 +234,49 @@ impl GobEncode for GraphBatch<'_> {
     }
 }
 
+/// `[]*P8sItem` written from points (HEAD's `convert2P8sRelayItem`): the value rounded through `%.3f`, the step
+/// raised to minStep and the timestamp aligned to it, `MetricType` the counter type. DERIVE points must have
+/// been left out by the caller: HEAD refuses them.
+pub struct P8sBatch<'a> {
+    /// The items (GAUGE and COUNTER only).
+    pub points: &'a [Arc<Point>],
+    /// Transfer's minStep.
+    pub min_step: i64,
+}
+
+impl GobEncode for P8sBatch<'_> {
+    fn schema(&self) -> Schema {
+        Schema::Def(&P8S_ITEMS)
+    }
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        put_uint(out, self.points.len() as u64);
+        let mut text = String::with_capacity(32);
+        for p in self.points {
+            let (step, ts) = p.aligned(self.min_step);
+            StructWriter::new(out)
+                .string(0, &p.endpoint)
+                .string(1, &p.metric)
+                .string_pairs(2, p.tag_count(), p.tag_pairs())
+                .float(3, round3(p.value, &mut text))
+                .int(4, ts)
+                .string(5, p.counter_type.as_str())
+                .int(6, step)
+                .finish();
+        }
+    }
+}
+
+/// `strconv.ParseFloat(fmt.Sprintf("%.3f", v), 64)`: both sides round exactly, so printing and reading back
+/// gives Go's value bit for bit (NaN and the infinities pass through).
+pub fn round3(v: f64, scratch: &mut String) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    scratch.clear();
+    let _ = write!(scratch, "{v:.3}");
+    scratch.parse().unwrap_or(v)
+}
+
 /// Appends the OpenTSDB line for `p`: `put <metric> <ts> <value %.3f> ` then `k=v ` per tag, with an
 /// `endpoint` tag overriding any of that name, keys lower-cased, spaces turned into `_`; the raw timestamp.
 /// Go emits tags in random map order; we emit them sorted.
@@ -395,6 +438,43 @@ mod tests {
         let j = Vec::<JudgeItem>::from_gob(decode(&out)).unwrap();
         assert_eq!((j[1].judge_type.as_str(), j[1].timestamp, j[1].value), ("COUNTER", 1_795_261_440, 2.5));
         assert_eq!(j[0].tags.len(), 2);
+    }
+
+    #[test]
+    fn p8s_items_round_the_value_and_align_like_head() {
+        use falcon_proto::gob::Value;
+        let mut a = point("b=2,a=1", CounterType::Gauge, 10, 1_795_261_457);
+        a.value = 0.0005; // %.3f rounds the exact binary value, which is just above one half: 0.001
+        let mut c = point("", CounterType::Counter, 60, 1_795_261_457);
+        c.value = f64::NAN;
+        let pts = vec![Arc::new(a), Arc::new(c)];
+        let mut out = Vec::new();
+        falcon_proto::gob::Encoder::new().encode(&P8sBatch { points: &pts, min_step: 30 }, &mut out);
+        let mut dec = falcon_proto::gob::Decoder::new();
+        let mut last = None;
+        for m in falcon_proto::gob::stream::split_messages(&out).unwrap() {
+            if let falcon_proto::gob::Message::Value(_, v) = dec.decode_message(m).unwrap() {
+                last = Some(v);
+            }
+        }
+        let Some(Value::Seq(items)) = last else { panic!("not a slice") };
+        let field = |i: usize, name: &str| match &items[i] {
+            Value::Struct(f) => f.iter().find(|(n, _)| &**n == name).map(|(_, v)| v.clone()),
+            _ => None,
+        };
+        assert_eq!(field(0, "Value"), Some(Value::Float(0.001)));
+        assert_eq!(field(0, "Step"), Some(Value::Int(30)));
+        assert_eq!(field(0, "Timestamp"), Some(Value::Int(1_795_261_440)));
+        assert_eq!(field(0, "MetricType"), Some(Value::String(b"GAUGE".to_vec())));
+        assert!(matches!(field(0, "Tags"), Some(Value::Map(m)) if m.len() == 2));
+        assert_eq!(field(1, "MetricType"), Some(Value::String(b"COUNTER".to_vec())));
+        assert!(matches!(field(1, "Value"), Some(Value::Float(v)) if v.is_nan()));
+        // Go sends a zero-length map that is not nil, and MetaData's tags never are.
+        assert_eq!((field(1, "Step"), field(1, "Tags")), (Some(Value::Int(60)), Some(Value::Map(vec![]))));
+        let mut s = String::new();
+        assert_eq!(round3(2.0004999, &mut s), 2.0);
+        assert_eq!(round3(-1e300, &mut s), -1e300);
+        assert_eq!(round3(f64::INFINITY, &mut s), f64::INFINITY);
     }
 
     #[test]

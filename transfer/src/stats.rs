@@ -134,6 +134,8 @@ counters! {
     remote_write_fail => "SendToRemoteWriteFailCnt",
     remote_write_requeued => "SendToRemoteWriteRequeueCnt",
     influxdb_requeued => "SendToInfluxdbRequeueCnt",
+    p8s_relay_requeued => "SendToP8sRelayRequeueCnt",
+    p8s_relay_derive => "SendToP8sRelayDeriveSkipCnt",
 }
 
 impl Default for Stats {
@@ -153,7 +155,7 @@ pub struct QueueLens {
     pub tsdb: usize,
     /// The relay queue.
     pub transfer: usize,
-    /// The p8s relay (never used here).
+    /// All p8s relay queues.
     pub p8s_relay: usize,
 }
 
@@ -238,6 +240,8 @@ const EXTRA_ORDER: &[&str] = &[
     "SendToRemoteWriteFailCnt",
     "SendToRemoteWriteRequeueCnt",
     "SendToInfluxdbRequeueCnt",
+    "SendToP8sRelayRequeueCnt",
+    "SendToP8sRelayDeriveSkipCnt",
 ];
 
 /// One printed counter.

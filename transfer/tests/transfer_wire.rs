@@ -338,3 +338,100 @@ fn crafted_rpc_cases_http_api_and_socket_match_go() {
     let g = find("peer.rpc.derive");
     assert_eq!((g.ds_type.as_str(), g.value), ("DERIVE", 5.0));
 }
+
+/// HEAD's `convert2P8sRelayItem` and `Push2P8sRelaySendQueue`, written out from spec §3.12: skipped prefixes,
+/// DERIVE refused, value through `%.3f`, step raised to minStep and the timestamp aligned to it.
+fn expected_p8s(m: &MetricValue, skip: &[&str]) -> Option<serde_json::Value> {
+    if skip.iter().any(|p| m.metric.starts_with(p)) || m.counter_type == "DERIVE" {
+        return None;
+    }
+    let value: f64 = format!("{:.3}", m.value.as_f64().unwrap()).parse().unwrap();
+    let step = m.step.max(MIN_STEP);
+    let tags = tags::parse_tags(&m.tags);
+    Some(serde_json::json!({
+        "endpoint": m.endpoint, "metric": m.metric, "tags": tags,
+        "value": value, "timestamp": m.timestamp - m.timestamp % step, "metric_type": m.counter_type, "step": step,
+    }))
+}
+
+#[test]
+fn p8s_relay_reaches_go_sinks_on_heads_ring_with_every_field() {
+    // p8s-00 with one address, p8s-01 with two: both of p8s-01's get each of its items.
+    let mut sink = || {
+        let mut p = GoProcess::start(&["gob-sink"]);
+        let a = p.listen_addr();
+        (p, a)
+    };
+    let mut nodes = vec![("p8s-00", vec![sink()]), ("p8s-01", vec![sink(), sink()])];
+    let cluster: Vec<String> = nodes
+        .iter()
+        .map(|(n, a)| format!("\"{n}\":\"{}\"", a.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>().join(",")))
+        .collect();
+    let skip = ["m.1"]; // a prefix: m.1 and m.10 are not relayed
+    let cfg = temp_config(
+        "p8s",
+        &common::outputs_only(&format!(
+            r#","p8s_relay":{{"enabled":true,"batch":100,"notSyncMetrics":["m.1"],"cluster":{{{}}}}}"#,
+            cluster.join(",")
+        )),
+    );
+    let t = transfer(&cfg);
+    const N: usize = 2000;
+    let mut push = GoProcess::start(&[
+        "transfer-push",
+        "-addr",
+        t.addr("rpc"),
+        "-from",
+        "0",
+        "-to",
+        &N.to_string(),
+        "-batch",
+        "200",
+    ]);
+    for _ in 0..N / 200 {
+        assert!(push.line().starts_with("REPLY ok"));
+    }
+    assert!(push.line().starts_with("OK calls="));
+
+    let ring = HashRing::new(["p8s-00", "p8s-01"], 500).unwrap();
+    let mut want: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let (mut derive, mut deliveries) = (0, 0);
+    for m in (0..N).map(gen::metric).filter(valid) {
+        let Some(item) = expected_p8s(&m, &skip) else {
+            derive += i64::from(m.counter_type == "DERIVE" && !skip.iter().any(|p| m.metric.starts_with(p)));
+            continue;
+        };
+        let node = ring.get(&tags::pk(&m.endpoint, &m.metric, &tags::parse_tags(&m.tags))).to_string();
+        deliveries += if node == "p8s-01" { 2 } else { 1 };
+        want.entry(node).or_default().push(item);
+    }
+    let h = t.addr("http").to_string();
+    wait_for("every p8s item delivered", || counter(&h, "SendToP8sRelayCnt") == deliveries);
+    assert!(derive > 0, "the generator makes DERIVE items");
+    assert_eq!(counter(&h, "SendToP8sRelayDeriveSkipCnt"), derive);
+    assert_eq!((counter(&h, "SendToP8sRelayDropCnt"), counter(&h, "SendToP8sRelayFailCnt")), (0, 0));
+    let key = |v: &serde_json::Value| v.to_string();
+    for (node, addrs) in nodes.iter_mut() {
+        let mut want = want.remove(*node).unwrap_or_default();
+        want.sort_by_key(key);
+        assert!(want.len() > 100, "{node}: the ring spreads items over both nodes");
+        for (p, addr) in addrs.iter_mut() {
+            let mut got: Vec<serde_json::Value> = p
+                .sink_items("P8sRelay")
+                .iter()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    // The sink writes the value as Go's text; read it back as Go would.
+                    let text = v["value"].as_str().unwrap().to_string();
+                    v["value"] = serde_json::json!(falcon_proto::gojson::parse_go_float(&text).unwrap());
+                    v
+                })
+                .collect();
+            got.sort_by_key(key);
+            assert_eq!(got.len(), want.len(), "{node} {addr}: item count");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g, w, "{node} {addr}");
+            }
+        }
+    }
+}

@@ -57,6 +57,25 @@ pub static GRAPH_ITEM: TypeDef = TypeDef {
 pub static GRAPH_ITEMS: TypeDef =
     TypeDef { key: "[]*model.GraphItem", wire_name: "", kind: DefKind::Slice(Schema::Def(&GRAPH_ITEM)) };
 
+/// HEAD's `model.P8sItem` (falcon2p8s's `rpc.P8sItem` has the same exported fields on the wire).
+pub static P8S_ITEM: TypeDef = TypeDef {
+    key: "model.P8sItem",
+    wire_name: "",
+    kind: DefKind::Struct(&[
+        ("Endpoint", Schema::String),
+        ("Metric", Schema::String),
+        ("Tags", Schema::Def(&MAP_STRING_STRING)),
+        ("Value", Schema::Float),
+        ("Timestamp", Schema::Int),
+        ("MetricType", Schema::String),
+        ("Step", Schema::Int),
+    ]),
+};
+
+/// `[]*model.P8sItem`
+pub static P8S_ITEMS: TypeDef =
+    TypeDef { key: "[]*model.P8sItem", wire_name: "", kind: DefKind::Slice(Schema::Def(&P8S_ITEM)) };
+
 /// `rpc.Request`
 pub static REQUEST: TypeDef = TypeDef {
     key: "rpc.Request",

@@ -10,8 +10,9 @@
 //	                                      "LISTEN <addr>", and a summary line when stdin closes
 //	gob-client -addr A -batches B -size S call our gob server's Judge.Send/Graph.Send and check replies
 //	json-golden -n N                      print json.Marshal of N generated MetricValues, one per line
-//	gob-sink                              serve Judge/Graph over gob, recording items; prints "LISTEN <addr>",
-//	                                      and when stdin closes every item as "Judge <json>" / "Graph <json>"
+//	gob-sink [-listen A]                  serve Judge/Graph/P8sRelay over gob, recording items; prints
+//	                                      "LISTEN <addr>", and when stdin closes every item as "Judge <json>",
+//	                                      "Graph <json>" or "P8sRelay <json>" (its value as a string, NaN kept)
 //	transfer-push -addr A -from I -to J -batch B
 //	                                      push generated MetricValues with Transfer.Update; print each reply
 //
@@ -31,6 +32,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -87,6 +89,17 @@ type GraphItem struct {
 	Heartbeat int               `json:"heartbeat"`
 	Min       string            `json:"min"`
 	Max       string            `json:"max"`
+}
+
+// HEAD's common/model.P8sItem, as falcon2p8s receives it.
+type P8sItem struct {
+	Endpoint   string            `json:"endpoint"`
+	Metric     string            `json:"metric"`
+	Tags       map[string]string `json:"tags"`
+	Value      float64           `json:"value"`
+	Timestamp  int64             `json:"timestamp"`
+	MetricType string            `json:"metric_type"`
+	Step       int               `json:"step"`
 }
 
 // ---- deterministic generator (mirror of tests/src/gen.rs) ----
@@ -215,8 +228,10 @@ func fail(format string, a ...interface{}) {
 	os.Exit(1)
 }
 
+var listenAddr = "127.0.0.1:0"
+
 func listen() net.Listener {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		fail("listen: %v", err)
 	}
@@ -538,10 +553,25 @@ func (SinkGraph) Send(items []*GraphItem, reply *SimpleRpcResponse) error {
 	return nil
 }
 
+type SinkP8s struct{}
+
+// Send records every field; the value goes as Go's shortest text so that NaN and the infinities survive JSON.
+func (SinkP8s) Send(items []*P8sItem, reply *SimpleRpcResponse) error {
+	for _, it := range items {
+		recorded.add("P8sRelay", map[string]interface{}{
+			"endpoint": it.Endpoint, "metric": it.Metric, "tags": it.Tags,
+			"value": strconv.FormatFloat(it.Value, 'g', -1, 64), "timestamp": it.Timestamp,
+			"metric_type": it.MetricType, "step": it.Step,
+		})
+	}
+	return nil
+}
+
 func gobSink() {
 	s := rpc.NewServer()
 	s.RegisterName("Judge", SinkJudge{})
 	s.RegisterName("Graph", SinkGraph{})
+	s.RegisterName("P8sRelay", SinkP8s{})
 	l := listen()
 	go func() {
 		for {
@@ -747,6 +777,7 @@ func main() {
 	from := fs.Int("from", 0, "first item")
 	to := fs.Int("to", 1000, "end item (exclusive)")
 	batch := fs.Int("batch", 100, "items per call")
+	fs.StringVar(&listenAddr, "listen", listenAddr, "address server modes listen on")
 	fs.Parse(os.Args[2:])
 	switch mode {
 	case "jsonrpc-client":

@@ -1,7 +1,8 @@
-//! Judge and graph delivery: gob `Judge.Send` / `Graph.Send` over a pooled connection.
+//! Judge, graph and p8s relay delivery: gob `Judge.Send` / `Graph.Send` / `P8sRelay.Send` over a pooled
+//! connection.
 
 use super::lane::{Deliver, SendError};
-use crate::point::{GraphBatch, JudgeBatch, Point};
+use crate::point::{GraphBatch, JudgeBatch, P8sBatch, Point};
 use falcon_proto::gob::GobCallError;
 use falcon_proto::model::SimpleRpcResponse;
 use falcon_proto::pool::{ConnPool, GobDialer, PoolCallError};
@@ -14,13 +15,15 @@ pub enum Service {
     Judge,
     /// `Graph.Send` with `[]*GraphItem`.
     Graph,
+    /// `P8sRelay.Send` with `[]*P8sItem` (HEAD).
+    P8sRelay,
 }
 
-/// Sends batches to one judge or graph address.
+/// Sends batches to one judge, graph or p8s relay address.
 pub struct GobDeliver {
     /// Connections to the address.
     pub pool: Arc<ConnPool<GobDialer>>,
-    /// Judge or graph.
+    /// Which service.
     pub service: Service,
     /// Transfer's minStep.
     pub min_step: i64,
@@ -36,6 +39,10 @@ impl Deliver for GobDeliver {
             Service::Graph => {
                 let items = GraphBatch { points: batch, min_step: self.min_step };
                 self.pool.gob_call::<_, SimpleRpcResponse>("Graph.Send", &items).await
+            }
+            Service::P8sRelay => {
+                let items = P8sBatch { points: batch, min_step: self.min_step };
+                self.pool.gob_call::<_, SimpleRpcResponse>("P8sRelay.Send", &items).await
             }
         };
         // The reply's Code is ignored, as in Go.

@@ -37,6 +37,8 @@ pub enum Output {
     RemoteWrite,
     /// InfluxDB line protocol (HEAD)
     Influxdb,
+    /// P8sRelay.Send to falcon2p8s (HEAD)
+    P8sRelay,
 }
 
 impl Output {
@@ -50,6 +52,7 @@ impl Output {
             Output::Archive => "archive",
             Output::RemoteWrite => "remoteWrite",
             Output::Influxdb => "influxdb",
+            Output::P8sRelay => "p8s_relay",
         }
     }
 
@@ -65,11 +68,12 @@ impl Output {
                 (&s.send_to_remote_write, &s.remote_write_fail, &s.remote_write_drop, &s.remote_write_requeued)
             }
             Output::Influxdb => (&s.send_to_influxdb, &s.influxdb_fail, &s.influxdb_drop, &s.influxdb_requeued),
+            Output::P8sRelay => (&s.send_to_p8s_relay, &s.p8s_relay_fail, &s.p8s_relay_drop, &s.p8s_relay_requeued),
         }
     }
 
     fn log_site(self) -> &'static RateLimited {
-        static SITES: [RateLimited; 7] = [const { RateLimited::new(Duration::from_secs(10)) }; 7];
+        static SITES: [RateLimited; 8] = [const { RateLimited::new(Duration::from_secs(10)) }; 8];
         &SITES[self as usize]
     }
 }

@@ -1,5 +1,6 @@
 //! Sharding and forwarding: the judge and graph rings, one lane (queue + send loop) per judge node and per
-//! graph node address, and the tsdb, relay, archive, remote-write and InfluxDB lanes.
+//! graph node address, the same for HEAD's p8s relay, and the tsdb, relay, archive, remote-write and InfluxDB
+//! lanes.
 //!
 //! [`Sender::push`] takes the accepted points of one request: it computes each point's PK once, picks the
 //! judge node and the graph node on the rings exactly as Go's transfer does, offers graph-path points to
@@ -16,7 +17,7 @@ pub mod remote_write;
 pub mod tsdb;
 
 use crate::config::Config;
-use crate::point::Point;
+use crate::point::{CounterType, Point};
 use crate::stats::{QueueLens, Stats};
 use crate::trace::Recorder;
 use falcon_proto::pool::{ConnPool, GobDialer, JsonRpcDialer, PoolConfig, TcpDialer};
@@ -41,6 +42,10 @@ pub struct Sender {
     min_step: i64,
     judge: Option<Sharded>,
     graph: Option<Sharded>,
+    /// HEAD's p8s relay, sharded like graph.
+    p8s: Option<Sharded>,
+    /// Metric prefixes the p8s relay skips (`notSyncMetrics`).
+    p8s_skip: Vec<String>,
     tsdb: Option<Arc<Lane>>,
     relay: Option<Arc<Lane>>,
     archive: Option<Arc<Lane>>,
@@ -100,7 +105,11 @@ impl Sender {
                         .entry(addr.clone())
                         .or_insert_with(|| ConnPool::new(addr.clone(), GobDialer, pcfg.clone()))
                         .clone();
-                    let service = if output == Output::Judge { gob::Service::Judge } else { gob::Service::Graph };
+                    let service = match output {
+                        Output::Judge => gob::Service::Judge,
+                        Output::P8sRelay => gob::Service::P8sRelay,
+                        _ => gob::Service::Graph,
+                    };
                     let deliver = Arc::new(gob::GobDeliver { pool, service, min_step });
                     loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
                     idx.push(lanes.len());
@@ -113,6 +122,9 @@ impl Sender {
         };
         let judge = if cfg.judge.enabled { sharded(Output::Judge, &cfg.judge, &mut judge_pools) } else { None };
         let graph = if cfg.graph.enabled { sharded(Output::Graph, &cfg.graph, &mut graph_pools) } else { None };
+        let mut p8s_pools = BTreeMap::new();
+        let p8s = cfg.p8s_relay().and_then(|p| sharded(Output::P8sRelay, &p.as_cluster(), &mut p8s_pools));
+        let p8s_skip = cfg.p8s_relay().map(|p| p.not_sync_metrics.clone()).unwrap_or_default();
 
         let tsdb = cfg.tsdb.enabled.then(|| {
             let t = &cfg.tsdb;
@@ -226,6 +238,8 @@ impl Sender {
             influxdb,
             judge,
             graph,
+            p8s,
+            p8s_skip,
             tsdb,
             relay,
             judge_pools,
@@ -255,6 +269,8 @@ impl Sender {
         let points: Vec<Arc<Point>> = points.into_iter().map(Arc::new).collect();
         let mut judge_staged = self.judge.as_ref().map(|s| vec![Vec::new(); s.lanes.len()]);
         let mut graph_staged = self.graph.as_ref().map(|s| vec![Vec::new(); s.lanes.len()]);
+        let mut p8s_staged = self.p8s.as_ref().map(|s| vec![Vec::new(); s.lanes.len()]);
+        let mut p8s_derive = 0;
         let mut pk = String::with_capacity(128);
         for p in &points {
             p.write_pk(&mut pk);
@@ -268,6 +284,17 @@ impl Sender {
             if let (Some(j), Some(staged)) = (&self.judge, judge_staged.as_mut()) {
                 for &l in &j.node_lanes[j.ring.get_index(&pk)] {
                     staged[l].push(p.clone());
+                }
+            }
+            if let (Some(r), Some(staged)) = (&self.p8s, p8s_staged.as_mut()) {
+                if self.p8s_skip.iter().any(|prefix| p.metric.starts_with(prefix.as_str())) {
+                    // notSyncMetrics: not for Prometheus, by the operator's choice.
+                } else if p.counter_type == CounterType::Derive {
+                    p8s_derive += 1;
+                } else {
+                    for &l in &r.node_lanes[r.ring.get_index(&pk)] {
+                        staged[l].push(p.clone());
+                    }
                 }
             }
         }
@@ -292,6 +319,25 @@ impl Sender {
                 }
             }
             self.note_drops(Output::Judge, refused);
+        }
+        if let (Some(r), Some(staged)) = (&self.p8s, p8s_staged) {
+            let mut refused = vec![0usize; r.node_lanes.len()];
+            for (l, items) in staged.into_iter().enumerate() {
+                if !items.is_empty() {
+                    let n = r.lane_node[l];
+                    refused[n] = refused[n].max(r.lanes[l].queue.push_many(items));
+                }
+            }
+            self.note_drops(Output::P8sRelay, refused.iter().sum());
+        }
+        if p8s_derive > 0 {
+            // HEAD logs each one and counts nothing; we count them and log at most every 10 s.
+            self.stats.p8s_relay_derive.add(p8s_derive);
+            static LOG: falcon_proto::ratelog::RateLimited =
+                falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
+            if let Some(suppressed) = LOG.check() {
+                tracing::warn!(items = p8s_derive, suppressed, "p8s relay: DERIVE items are not relayed (as in HEAD)");
+            }
         }
         if let Some(t) = &self.tsdb {
             self.note_drops(Output::Tsdb, t.queue.push_many(points.iter().cloned()));
@@ -330,14 +376,14 @@ impl Sender {
             graph: sum(&self.graph),
             tsdb: self.tsdb.as_ref().map(|l| l.queue.len()).unwrap_or(0),
             transfer: self.relay.as_ref().map(|l| l.queue.len()).unwrap_or(0),
-            p8s_relay: 0,
+            p8s_relay: sum(&self.p8s),
         }
     }
 
     /// Every lane.
     pub fn lanes(&self) -> Vec<Arc<Lane>> {
         let mut v: Vec<Arc<Lane>> = Vec::new();
-        for s in [&self.judge, &self.graph].into_iter().flatten() {
+        for s in [&self.judge, &self.graph, &self.p8s].into_iter().flatten() {
             v.extend(s.lanes.iter().cloned());
         }
         v.extend(self.tsdb.iter().cloned());
@@ -385,7 +431,6 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::point::CounterType;
 
     fn cfg(json: &str) -> Config {
         let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).unwrap();
