@@ -357,12 +357,12 @@ fn expected_p8s(m: &MetricValue, skip: &[&str]) -> Option<serde_json::Value> {
 #[test]
 fn p8s_relay_reaches_go_sinks_on_heads_ring_with_every_field() {
     // p8s-00 with one address, p8s-01 with two: both of p8s-01's get each of its items.
-    let mut sink = || {
+    let sink = || {
         let mut p = GoProcess::start(&["gob-sink"]);
         let a = p.listen_addr();
         (p, a)
     };
-    let mut nodes = vec![("p8s-00", vec![sink()]), ("p8s-01", vec![sink(), sink()])];
+    let mut nodes = [("p8s-00", vec![sink()]), ("p8s-01", vec![sink(), sink()])];
     let cluster: Vec<String> = nodes
         .iter()
         .map(|(n, a)| format!("\"{n}\":\"{}\"", a.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>().join(",")))
