@@ -20,6 +20,7 @@ pub mod queue;
 pub mod receiver;
 pub mod sender;
 pub mod shards;
+pub mod spool;
 pub mod stats;
 pub mod trace;
 pub mod validate;
