@@ -37,11 +37,11 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the sender for `cfg` (loops not started).
-    pub fn new(cfg: Config, config_path: Option<PathBuf>) -> Arc<Self> {
+    /// Builds the sender for `cfg` (loops not started); fails when a spool directory cannot be opened.
+    pub fn new(cfg: Config, config_path: Option<PathBuf>) -> Result<Arc<Self>, crate::spool::SpoolError> {
         let stats = Arc::new(Stats::new());
-        let sender = Sender::new(&cfg, stats.clone());
-        Arc::new(App { cfg, config_path, stats, sender })
+        let sender = Sender::new(&cfg, stats.clone())?;
+        Ok(Arc::new(App { cfg, config_path, stats, sender }))
     }
 
     /// Whether the config has HEAD's sections (then `/counter/all` lists HEAD's counters).

@@ -54,6 +54,34 @@ impl Default for SocketConfig {
 }
 
 go_struct! {
+    /// Ours: where an output's items wait on disk when its memory queue is full (a peer down, or slower than
+    /// the input). Off when `dir` is empty, as in Go, where such items are dropped.
+    pub struct SpoolConfig => "g.SpoolConfig", custom_default {
+        /// The output's spool directory; each of its lanes (node address, endpoint) gets a subdirectory.
+        pub dir: String = "dir",
+        /// Bytes on disk at most for the whole output, shared evenly by its lanes; items past it are dropped
+        /// and counted.
+        pub max_bytes: i64 = "maxBytes",
+    }
+}
+
+/// The default spool bound: 1 GiB per output.
+pub const DEFAULT_SPOOL_BYTES: i64 = 1 << 30;
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        SpoolConfig { dir: String::new(), max_bytes: DEFAULT_SPOOL_BYTES }
+    }
+}
+
+impl SpoolConfig {
+    /// The directory and bound, when on.
+    pub fn enabled(&self) -> Option<(&str, u64)> {
+        (!self.dir.is_empty()).then_some((self.dir.as_str(), self.max_bytes.max(0) as u64))
+    }
+}
+
+go_struct! {
     /// The addresses of one cluster node (`clusterList` in `/config`).
     pub struct ClusterNode => "g.ClusterNode" {
         /// Every address of the node; each gets every item.
@@ -85,6 +113,9 @@ go_struct! {
         /// Items queued per address before new ones are dropped (ours; Go's is fixed at 102400).
         #[serde(skip_serializing)]
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
     }
 }
 
@@ -103,6 +134,7 @@ impl Default for ClusterConfig {
             cluster: BTreeMap::new(),
             cluster_list: BTreeMap::new(),
             queue_size: DEFAULT_QUEUE_SIZE,
+            spool: SpoolConfig::default(),
         }
     }
 }
@@ -129,6 +161,9 @@ go_struct! {
         /// Items queued before new ones are dropped (ours).
         #[serde(skip_serializing)]
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
     }
 }
 
@@ -144,6 +179,7 @@ impl Default for TsdbConfig {
             retry: 3,
             address: "127.0.0.1:8088".into(),
             queue_size: DEFAULT_QUEUE_SIZE,
+            spool: SpoolConfig::default(),
         }
     }
 }
@@ -170,6 +206,9 @@ go_struct! {
         /// Items queued before new ones are dropped (ours).
         #[serde(skip_serializing)]
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
     }
 }
 
@@ -185,6 +224,7 @@ impl Default for RelayConfig {
             retry: 3,
             cluster: BTreeMap::new(),
             queue_size: DEFAULT_QUEUE_SIZE,
+            spool: SpoolConfig::default(),
         }
     }
 }
@@ -204,6 +244,9 @@ go_struct! {
         pub batch: i64 = "batch" as "int",
         /// Items queued before new ones are dropped.
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
     }
 }
 
@@ -216,6 +259,7 @@ impl Default for ArchiveConfig {
             max_files: 4,
             batch: 1000,
             queue_size: DEFAULT_QUEUE_SIZE,
+            spool: SpoolConfig::default(),
         }
     }
 }
@@ -257,6 +301,9 @@ go_struct! {
         pub max_conns: i64 = "maxConns" as "int",
         /// Items queued per endpoint before new ones are dropped.
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
         /// The label that carries the endpoint (`hostname` as falcon2p8s; `ident` for Nightingale).
         pub endpoint_label: String = "endpointLabel",
         /// Where to send.
@@ -272,6 +319,7 @@ impl Default for RemoteWriteConfig {
             timeout: 5000,
             max_conns: 4,
             queue_size: 200_000,
+            spool: SpoolConfig::default(),
             endpoint_label: "hostname".into(),
             endpoints: Vec::new(),
         }
@@ -333,6 +381,9 @@ go_struct! {
         /// Ours: items queued before new ones are dropped.
         #[serde(skip_serializing)]
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
     }
 }
 
@@ -351,6 +402,7 @@ impl Default for InfluxdbConfig {
             password: String::new(),
             precision: "s".into(),
             queue_size: DEFAULT_QUEUE_SIZE,
+            spool: SpoolConfig::default(),
         }
     }
 }
@@ -381,6 +433,9 @@ go_struct! {
         /// Items queued per address before new ones are dropped (ours).
         #[serde(skip_serializing)]
         pub queue_size: i64 = "queueSize" as "int",
+        /// Ours: the on-disk overflow of this output's queues.
+        #[serde(skip_serializing)]
+        pub spool: SpoolConfig = "spool",
     }
 }
 
@@ -399,6 +454,7 @@ impl Default for P8sRelayConfig {
             cluster: BTreeMap::new(),
             cluster_list: BTreeMap::new(),
             queue_size: DEFAULT_QUEUE_SIZE,
+            spool: SpoolConfig::default(),
         }
     }
 }
@@ -417,6 +473,7 @@ impl P8sRelayConfig {
             cluster: self.cluster.clone(),
             cluster_list: self.cluster_list.clone(),
             queue_size: self.queue_size,
+            spool: self.spool.clone(),
         }
     }
 }
@@ -624,6 +681,11 @@ impl Config {
                 return Err(invalid("influxdb.precision", "must be s, ms, u or ns"));
             }
         }
+        for (name, spool) in self.spools() {
+            if spool.enabled().is_some_and(|(_, max)| max < 1 << 20) {
+                return Err(invalid(&format!("{name}.spool.maxBytes"), "must be at least 1048576 (1 MiB)"));
+            }
+        }
         if let Some(a) = self.archive() {
             if a.dir.is_empty() {
                 return Err(invalid("archive.dir", "empty while enabled"));
@@ -676,6 +738,17 @@ impl Config {
     /// The InfluxDB settings, if enabled.
     pub fn influxdb(&self) -> Option<&InfluxdbConfig> {
         self.influxdb.as_ref().filter(|i| i.enabled)
+    }
+
+    /// The spool settings of every output section present, by section name.
+    pub fn spools(&self) -> Vec<(&'static str, &SpoolConfig)> {
+        let mut v = vec![("judge", &self.judge.spool), ("graph", &self.graph.spool), ("tsdb", &self.tsdb.spool)];
+        v.extend(self.transfer.as_ref().map(|c| ("transfer", &c.spool)));
+        v.extend(self.influxdb.as_ref().map(|c| ("influxdb", &c.spool)));
+        v.extend(self.p8s_relay.as_ref().map(|c| ("p8s_relay", &c.spool)));
+        v.extend(self.archive.as_ref().map(|c| ("archive", &c.spool)));
+        v.extend(self.remote_write.as_ref().map(|c| ("remoteWrite", &c.spool)));
+        v
     }
 
     /// The p8s relay settings, if enabled.
@@ -801,6 +874,10 @@ mod tests {
             (r#"{"p8s_relay":{"enabled":true}}"#, "config key p8s_relay.cluster: no nodes while enabled"),
             (r#"{"p8s_relay":{"enabled":true,"batch":0,"cluster":{"p":"a:1"}}}"#, "config key p8s_relay.batch"),
             (r#"{"transfer":{"enabled":true}}"#, "config key transfer.cluster"),
+            (
+                r#"{"graph":{"cluster":{"g":"a:1"},"spool":{"dir":"/x","maxBytes":1000}}}"#,
+                "config key graph.spool.maxBytes: must be at least",
+            ),
             (r#"{"tsdb":{"enabled":true,"address":""}}"#, "config key tsdb.address"),
         ];
         for (text, want) in cases {

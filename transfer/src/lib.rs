@@ -11,6 +11,7 @@
 //! - [`stats`], [`trace`]: `/counter/all` and `/trace`, `/filter`.
 //! - [`app`]: the shared state; [`start`] binds the listeners, [`Running::shutdown`] drains.
 //! - [`shards`]: one single-threaded runtime per worker thread; connections and send loops live on them.
+//! - [`spool`]: a lane's on-disk overflow, so a peer that is down costs disk, not data.
 
 pub mod app;
 pub mod config;
@@ -138,15 +139,20 @@ pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartE
 }
 
 impl Running {
-    /// Stops accepting, keeps delivering for up to the config's `drainTimeout`, logs what is left and
-    /// returns how many items were not delivered.
+    /// Stops accepting, keeps delivering for up to the config's `drainTimeout`, writes what lanes with a
+    /// spool still hold to disk, logs what is lost and returns how many items were neither delivered nor kept.
     pub async fn shutdown(self) -> usize {
         self.trigger.trigger();
         let left = self.app.sender.drain(Duration::from_secs(self.app.cfg.drain_timeout.max(0) as u64)).await;
         let mut total = 0;
         for (lane, n) in &left {
-            total += n;
-            tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = n, "undelivered at exit");
+            // A lane with a spool keeps its queue on disk for the next run; only what was in flight (or past
+            // the spool's bound) is lost.
+            let lost = if lane.spool.is_some() { lane.persist() + lane.inflight() } else { *n };
+            total += lost;
+            if lost > 0 {
+                tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = lost, "undelivered at exit");
+            }
         }
         self.app.stats.undelivered_at_exit.add(total);
         total

@@ -58,7 +58,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
-    let app = App::new(cfg, Some(path));
+    let app = match App::new(cfg, Some(path)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("falcon-transfer: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let running = match falcon_transfer::start(app, shards).await {
         Ok(r) => r,
         Err(e) => {

@@ -53,6 +53,28 @@ impl<T> SendQueue<T> {
         refused
     }
 
+    /// Like [`push_many`](Self::push_many), but hands back the refused suffix instead of counting it.
+    pub fn push_or_return(&self, items: Vec<T>) -> Vec<T> {
+        let (before, after, refused) = {
+            let mut q = self.lock();
+            let before = q.len();
+            let room = self.cap.saturating_sub(before);
+            let mut items = items;
+            let refused = if items.len() > room { items.split_off(room) } else { Vec::new() };
+            q.extend(items);
+            (before, q.len(), refused)
+        };
+        if before < self.batch && after >= self.batch {
+            self.notify.notify_one();
+        }
+        refused
+    }
+
+    /// The bound.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
     /// Takes up to `n` of the oldest items.
     pub fn pop_batch(&self, n: usize) -> Vec<T> {
         let mut q = self.lock();
@@ -72,6 +94,17 @@ impl<T> SendQueue<T> {
         drop(q);
         self.notify.notify_one();
         n - keep
+    }
+
+    /// Puts an undelivered batch back at the oldest end even past the bound (a lane with a spool: what is in
+    /// flight was counted in the bound when it was queued, so this exceeds it by at most the items in flight).
+    pub fn requeue_all(&self, batch: Vec<T>) {
+        let mut q = self.lock();
+        for it in batch.into_iter().rev() {
+            q.push_front(it);
+        }
+        drop(q);
+        self.notify.notify_one();
     }
 
     /// Items waiting.
@@ -115,6 +148,11 @@ mod tests {
         q.push_many(10..15);
         assert_eq!(q.requeue(vec![1, 2]), 2, "no room left");
         assert_eq!(q.len(), 5);
+        q.requeue_all(vec![1, 2]);
+        assert_eq!(q.len(), 7);
+        assert_eq!(q.pop_batch(3), vec![1, 2, 10]);
+        assert_eq!(q.push_or_return(vec![20, 21, 22, 23]), vec![21, 22, 23], "room for one");
+        assert_eq!(q.pop_batch(10), vec![11, 12, 13, 14, 20]);
     }
 
     #[tokio::test]

@@ -41,6 +41,7 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
         "/config/reload" => common::reload(&app, peer),
         "/counter/all" | "/statistics/all" => data(&app.stats.all(app.sender.queue_lens(), app.head_config())),
         "/counter/extra" => data(&app.stats.extra()),
+        "/spool" => data(&app.sender.spool_stats()),
         "/proc/step" => data(&common::MinStep { min_step: app.sender.min_step() }),
         p => {
             if let Some(rest) = p.strip_prefix("/trace/") {

@@ -8,9 +8,15 @@
 //! - the peer could not be reached, timed out or broke the stream: the batch goes back to the oldest end of its
 //!   queue and the lane pauses with a growing backoff (200 ms doubling to 5 s), so a node that is down keeps
 //!   its data queued (within the queue bound) and gets it when it comes back.
+//!
+//! A lane with a [`Spool`] keeps what its queue cannot hold on disk instead of dropping it: once anything is on
+//! disk, new items go there too, and the loop moves them back into the queue, oldest first, whenever the queue
+//! is less than half full. A batch put back after a failure then always fits (the queue may exceed its bound
+//! by what was in flight), so order is kept. At shutdown what is left in memory is written in front of the spool.
 
 use crate::point::Point;
 use crate::queue::SendQueue;
+use crate::spool::Spool;
 use crate::stats::{QpsCounter, Stats};
 use falcon_proto::ratelog::RateLimited;
 use std::future::Future;
@@ -130,11 +136,28 @@ pub struct Lane {
     paused_until: Mutex<Option<Instant>>,
     /// Set at shutdown: send partial batches at once.
     pub draining: std::sync::atomic::AtomicBool,
+    /// Where items past the queue bound wait, if configured.
+    pub spool: Option<Spool>,
 }
+
+/// Items moved from the spool into the queue at a time at most.
+const REFILL_MAX: usize = 20_000;
 
 impl Lane {
     /// A lane with a queue of `cap` items, sent `batch` at a time.
     pub fn new(output: Output, node: &str, addr: &str, cap: usize, batch: usize) -> Arc<Self> {
+        Self::with_spool(output, node, addr, cap, batch, None)
+    }
+
+    /// A lane whose overflow goes to `spool`.
+    pub fn with_spool(
+        output: Output,
+        node: &str,
+        addr: &str,
+        cap: usize,
+        batch: usize,
+        spool: Option<Spool>,
+    ) -> Arc<Self> {
         Arc::new(Lane {
             output,
             node: node.to_string(),
@@ -144,12 +167,77 @@ impl Lane {
             failures: AtomicU32::new(0),
             paused_until: Mutex::new(None),
             draining: std::sync::atomic::AtomicBool::new(false),
+            spool,
         })
     }
 
-    /// Items queued or being delivered.
+    /// Items queued, on disk, or being delivered.
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.inflight.load(Relaxed)
+        self.queue.len() + self.inflight.load(Relaxed) + self.spool.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Items being delivered.
+    pub fn inflight(&self) -> usize {
+        self.inflight.load(Relaxed)
+    }
+
+    /// Queues `items` (oldest first); returns how many were dropped: past the queue bound without a spool,
+    /// past the spool's byte bound with one.
+    pub fn offer(&self, items: impl IntoIterator<Item = Arc<Point>>) -> usize {
+        let Some(spool) = &self.spool else { return self.queue.push_many(items) };
+        let items: Vec<Arc<Point>> = items.into_iter().collect();
+        let mut g = spool.lock();
+        let dropped = if g.is_empty() {
+            let over = self.queue.push_or_return(items);
+            if over.is_empty() {
+                return 0;
+            }
+            g.append(&over)
+        } else {
+            g.append(&items)
+        };
+        drop(g);
+        if dropped > 0 {
+            static LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
+            if let Some(suppressed) = LOG.check() {
+                tracing::warn!(output = self.output.name(), node = %self.node, addr = %self.addr, dir = %spool.dir().display(), dropped, suppressed, "spool full; items dropped");
+            }
+        }
+        dropped
+    }
+
+    /// Moves items from the spool back into the queue when it is less than half full.
+    fn refill(&self) {
+        let Some(spool) = &self.spool else { return };
+        if spool.is_empty() || self.queue.len() > self.queue.cap() / 2 {
+            return;
+        }
+        let mut g = spool.lock();
+        let room = self.queue.cap().saturating_sub(self.queue.len());
+        let items = g.read(room.min(REFILL_MAX));
+        // Only a batch put back after a failure can have taken the room meanwhile; what no longer fits goes
+        // back in front of the spool.
+        let over = self.queue.push_or_return(items);
+        if !over.is_empty() {
+            g.prepend(&over);
+        }
+    }
+
+    /// At shutdown: writes what is still queued in front of the spool, for the next run; returns how many
+    /// items could not be kept (no spool, or past its bound).
+    pub fn persist(&self) -> usize {
+        let items = self.queue.pop_batch(usize::MAX);
+        let Some(spool) = &self.spool else {
+            let n = items.len();
+            self.queue.requeue_all(items);
+            return n;
+        };
+        let lost = spool.lock().prepend(&items);
+        spool.sync();
+        if !items.is_empty() {
+            tracing::info!(output = self.output.name(), node = %self.node, addr = %self.addr, items = items.len() - lost, dir = %spool.dir().display(), "kept on disk for the next run");
+        }
+        lost
     }
 
     fn pause_after_failure(&self) {
@@ -180,6 +268,7 @@ pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolic
         } else if lane.queue.is_empty() {
             tokio::time::sleep(LINGER).await;
         }
+        lane.refill();
         if lane.queue.is_empty() {
             continue;
         }
@@ -234,7 +323,12 @@ async fn deliver_batch<D: Deliver>(
         }
         SendError::Transport(reason) => {
             lane.pause_after_failure();
-            let lost = lane.queue.requeue(batch);
+            let lost = if lane.spool.is_some() {
+                lane.queue.requeue_all(batch);
+                0
+            } else {
+                lane.queue.requeue(batch)
+            };
             requeued.add(n - lost);
             dropped.add(lost);
             if let Some(suppressed) = lane.output.log_site().check() {
@@ -300,6 +394,38 @@ mod tests {
         }
         assert_eq!(*d.got.lock().unwrap(), (0..7).map(f64::from).collect::<Vec<_>>());
         assert_eq!(stats.send_to_graph.get(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_spooled_lane_keeps_everything_in_order_through_an_outage() {
+        let dir = std::env::temp_dir().join(format!("falcon-lane-spool-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let stats = Arc::new(Stats::new());
+        let spool = Spool::open_with_segments(&dir, 1 << 30, 4096).unwrap();
+        let lane = Lane::with_spool(Output::Graph, "g", "a:1", 50, 10, Some(spool));
+        let d = Arc::new(Flaky { up: AtomicBool::new(false), reject: AtomicBool::new(false), got: Mutex::default() });
+        // One batch at a time: with more, batches in flight complete (or fail) in any order, here as in Go.
+        let policy = LanePolicy { batch: 10, concurrency: 1, attempts: 2, pause: Duration::from_millis(1) };
+        tokio::spawn(run(lane.clone(), d.clone(), policy, stats.clone()));
+        // Pushed in several requests while the peer is down: 50 fit in memory, the rest go to disk.
+        for chunk in (0..2000).collect::<Vec<usize>>().chunks(137) {
+            assert_eq!(lane.offer(chunk.iter().map(|&i| pt(i as f64))), 0, "nothing dropped");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(lane.pending(), 2000);
+        assert!(lane.spool.as_ref().unwrap().len() >= 1900);
+        d.up.store(true, Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while lane.pending() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let got = d.got.lock().unwrap().clone();
+        assert!(got == (0..2000).map(|i| i as f64).collect::<Vec<_>>(), "all, in order: {} items", got.len());
+        assert_eq!((stats.send_to_graph.get(), stats.graph_drop.get()), (2000, 0));
+        let st = lane.spool.as_ref().unwrap().stats();
+        assert_eq!((st.items, st.bytes, st.spilled, st.replayed), (0, 0, st.replayed, st.spilled));
+        assert!(st.spilled >= 1900);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

@@ -16,8 +16,9 @@ pub mod relay;
 pub mod remote_write;
 pub mod tsdb;
 
-use crate::config::Config;
+use crate::config::{Config, SpoolConfig};
 use crate::point::{CounterType, Point};
+use crate::spool::{Spool, SpoolError};
 use crate::stats::{QueueLens, Stats};
 use crate::trace::Recorder;
 use falcon_proto::pool::{ConnPool, GobDialer, JsonRpcDialer, PoolConfig, TcpDialer};
@@ -26,6 +27,35 @@ use lane::{Lane, LanePolicy, Output};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Opens the spool of one lane, if the output has one: `<dir>/<output>[-<name>]`, with an even share of the
+/// output's byte bound.
+fn lane_spool(cfg: &SpoolConfig, output: Output, name: &str, lanes: usize) -> Result<Option<Spool>, SpoolError> {
+    let Some((dir, max_bytes)) = cfg.enabled() else { return Ok(None) };
+    let mut sub = output.name().to_string();
+    if !name.is_empty() {
+        sub.push('-');
+        sub.extend(name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }));
+    }
+    let share = max_bytes / lanes.max(1) as u64;
+    Spool::open(&std::path::Path::new(dir).join(sub), share).map(Some)
+}
+
+/// One lane's spool, as `/spool` shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct LaneSpool {
+    /// Output name.
+    pub output: &'static str,
+    /// Node (sharded outputs).
+    pub node: String,
+    /// Address or URL.
+    pub addr: String,
+    /// Directory.
+    pub dir: String,
+    /// Sizes and counters.
+    #[serde(flatten)]
+    pub stats: crate::spool::SpoolStats,
+}
 
 /// A ring and the lanes of each of its nodes.
 struct Sharded {
@@ -75,8 +105,9 @@ fn pool_cfg(conns: i64, idle: i64, conn_ms: i64, call_ms: i64) -> PoolConfig {
 }
 
 impl Sender {
-    /// Builds rings, queues and pools from a validated config; [`start`](Self::start) starts the loops.
-    pub fn new(cfg: &Config, stats: Arc<Stats>) -> Arc<Self> {
+    /// Builds rings, queues, spools and pools from a validated config; [`take_loops`](Self::take_loops) gives
+    /// the send loops. Fails when a configured spool directory cannot be opened.
+    pub fn new(cfg: &Config, stats: Arc<Stats>) -> Result<Arc<Self>, SpoolError> {
         let min_step = cfg.effective_min_step();
         let mut loops: Vec<SendLoop> = Vec::new();
         let mut judge_pools = BTreeMap::new();
@@ -85,7 +116,10 @@ impl Sender {
         let mut sharded = |output: Output,
                            c: &crate::config::ClusterConfig,
                            pools: &mut BTreeMap<String, Arc<ConnPool<GobDialer>>>| {
-            let ring = HashRing::new(c.cluster.keys().cloned(), c.replicas.max(1) as usize).ok()?;
+            let Ok(ring) = HashRing::new(c.cluster.keys().cloned(), c.replicas.max(1) as usize) else {
+                return Ok(None);
+            };
+            let lane_count = c.cluster_list.values().map(|n| n.addrs.len()).sum();
             let mut node_lanes = Vec::new();
             let mut lane_node = Vec::new();
             let mut lanes = Vec::new();
@@ -100,7 +134,8 @@ impl Sender {
                 let addrs = c.cluster_list.get(node).map(|n| n.addrs.clone()).unwrap_or_default();
                 let mut idx = Vec::new();
                 for addr in addrs {
-                    let lane = Lane::new(output, node, &addr, c.queue_size.max(1) as usize, policy.batch);
+                    let spool = lane_spool(&c.spool, output, &format!("{node}@{addr}"), lane_count)?;
+                    let lane = Lane::with_spool(output, node, &addr, c.queue_size.max(1) as usize, policy.batch, spool);
                     let pool = pools
                         .entry(addr.clone())
                         .or_insert_with(|| ConnPool::new(addr.clone(), GobDialer, pcfg.clone()))
@@ -118,17 +153,28 @@ impl Sender {
                 }
                 node_lanes.push(idx);
             }
-            Some(Sharded { ring, node_lanes, lane_node, lanes })
+            Ok(Some(Sharded { ring, node_lanes, lane_node, lanes }))
         };
-        let judge = if cfg.judge.enabled { sharded(Output::Judge, &cfg.judge, &mut judge_pools) } else { None };
-        let graph = if cfg.graph.enabled { sharded(Output::Graph, &cfg.graph, &mut graph_pools) } else { None };
+        let judge = if cfg.judge.enabled { sharded(Output::Judge, &cfg.judge, &mut judge_pools)? } else { None };
+        let graph = if cfg.graph.enabled { sharded(Output::Graph, &cfg.graph, &mut graph_pools)? } else { None };
         let mut p8s_pools = BTreeMap::new();
-        let p8s = cfg.p8s_relay().and_then(|p| sharded(Output::P8sRelay, &p.as_cluster(), &mut p8s_pools));
+        let p8s = match cfg.p8s_relay() {
+            Some(p) => sharded(Output::P8sRelay, &p.as_cluster(), &mut p8s_pools)?,
+            None => None,
+        };
         let p8s_skip = cfg.p8s_relay().map(|p| p.not_sync_metrics.clone()).unwrap_or_default();
 
-        let tsdb = cfg.tsdb.enabled.then(|| {
+        let tsdb = cfg.tsdb.enabled.then(|| -> Result<_, SpoolError> {
             let t = &cfg.tsdb;
-            let lane = Lane::new(Output::Tsdb, "", &t.address, t.queue_size.max(1) as usize, t.batch.max(1) as usize);
+            let spool = lane_spool(&t.spool, Output::Tsdb, "", 1)?;
+            let lane = Lane::with_spool(
+                Output::Tsdb,
+                "",
+                &t.address,
+                t.queue_size.max(1) as usize,
+                t.batch.max(1) as usize,
+                spool,
+            );
             let pool = ConnPool::new(
                 t.address.clone(),
                 TcpDialer,
@@ -141,16 +187,18 @@ impl Sender {
                 pause: Duration::from_millis(100),
             };
             loops.push(Box::pin(lane::run(lane.clone(), Arc::new(tsdb::TsdbDeliver { pool }), policy, stats.clone())));
-            lane
+            Ok(lane)
         });
+        let tsdb = tsdb.transpose()?;
 
-        let relay = cfg.relay().map(|r| {
-            let lane = Lane::new(
+        let relay = cfg.relay().map(|r| -> Result<_, SpoolError> {
+            let lane = Lane::with_spool(
                 Output::Transfer,
                 "",
                 "transfer cluster",
                 r.queue_size.max(1) as usize,
                 r.batch.max(1) as usize,
+                lane_spool(&r.spool, Output::Transfer, "", 1)?,
             );
             let pcfg = pool_cfg(r.max_conns, r.max_idle, r.conn_timeout, r.call_timeout);
             let dialer = JsonRpcDialer {
@@ -172,18 +220,21 @@ impl Sender {
             };
             let deliver = Arc::new(relay::RelayDeliver::new(hosts, per_host));
             loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
-            lane
+            Ok(lane)
         });
+        let relay = relay.transpose()?;
 
-        let archive = cfg.archive().map(|a| {
-            let lane = Lane::new(Output::Archive, "", &a.dir, a.queue_size as usize, a.batch as usize);
+        let archive = cfg.archive().map(|a| -> Result<_, SpoolError> {
+            let spool = lane_spool(&a.spool, Output::Archive, "", 1)?;
+            let lane = Lane::with_spool(Output::Archive, "", &a.dir, a.queue_size as usize, a.batch as usize, spool);
             let policy =
                 LanePolicy { batch: a.batch as usize, concurrency: 1, attempts: 3, pause: Duration::from_millis(100) };
             let files = archive::Rotating::new(std::path::Path::new(&a.dir), a.max_bytes as u64, a.max_files as usize);
             let deliver = Arc::new(archive::ArchiveDeliver { files: std::sync::Mutex::new(files) });
             loops.push(Box::pin(lane::run(lane.clone(), deliver, policy, stats.clone())));
-            lane
+            Ok(lane)
         });
+        let archive = archive.transpose()?;
 
         let mut remote_write = Vec::new();
         if let Some(r) = cfg.remote_write() {
@@ -203,7 +254,15 @@ impl Sender {
                     r.max_conns as usize,
                 ) {
                     Ok(d) => {
-                        let lane = Lane::new(Output::RemoteWrite, "", &e.url, r.queue_size as usize, r.batch as usize);
+                        let spool = lane_spool(&r.spool, Output::RemoteWrite, &e.url, r.endpoints.len())?;
+                        let lane = Lane::with_spool(
+                            Output::RemoteWrite,
+                            "",
+                            &e.url,
+                            r.queue_size as usize,
+                            r.batch as usize,
+                            spool,
+                        );
                         loops.push(Box::pin(lane::run(lane.clone(), Arc::new(d), policy, stats.clone())));
                         remote_write.push(lane);
                     }
@@ -213,9 +272,11 @@ impl Sender {
             }
         }
 
-        let influxdb = cfg.influxdb().and_then(|c| match influxdb::InfluxDeliver::new(c, stats.clone()) {
+        let influxdb = cfg.influxdb().map(|c| match influxdb::InfluxDeliver::new(c, stats.clone()) {
             Ok(d) => {
-                let lane = Lane::new(Output::Influxdb, "", &c.address, c.queue_size as usize, c.batch as usize);
+                let spool = lane_spool(&c.spool, Output::Influxdb, "", 1)?;
+                let lane =
+                    Lane::with_spool(Output::Influxdb, "", &c.address, c.queue_size as usize, c.batch as usize, spool);
                 let policy = LanePolicy {
                     batch: c.batch as usize,
                     concurrency: c.max_conns as usize,
@@ -223,15 +284,16 @@ impl Sender {
                     pause: Duration::ZERO,
                 };
                 loops.push(Box::pin(lane::run(lane.clone(), Arc::new(d), policy, stats.clone())));
-                Some(lane)
+                Ok(Some(lane))
             }
             Err(e) => {
                 tracing::error!(error = %e, "influxdb output not usable");
-                None
+                Ok(None)
             }
         });
+        let influxdb = influxdb.transpose()?.flatten();
 
-        Arc::new(Sender {
+        Ok(Arc::new(Sender {
             min_step,
             archive,
             remote_write,
@@ -248,7 +310,7 @@ impl Sender {
             trace: Recorder::new(3),
             filter: Recorder::new(5),
             loops: std::sync::Mutex::new(loops),
-        })
+        }))
     }
 
     /// The send loops, once (the caller spawns them where it wants them to run).
@@ -304,7 +366,7 @@ impl Sender {
             let mut refused = vec![0usize; g.node_lanes.len()];
             for (l, items) in staged.into_iter().enumerate() {
                 if !items.is_empty() {
-                    let r = g.lanes[l].queue.push_many(items);
+                    let r = g.lanes[l].offer(items);
                     let n = g.lane_node[l];
                     refused[n] = refused[n].max(r);
                 }
@@ -315,7 +377,7 @@ impl Sender {
             let mut refused = 0;
             for (l, items) in staged.into_iter().enumerate() {
                 if !items.is_empty() {
-                    refused += j.lanes[l].queue.push_many(items);
+                    refused += j.lanes[l].offer(items);
                 }
             }
             self.note_drops(Output::Judge, refused);
@@ -325,7 +387,7 @@ impl Sender {
             for (l, items) in staged.into_iter().enumerate() {
                 if !items.is_empty() {
                     let n = r.lane_node[l];
-                    refused[n] = refused[n].max(r.lanes[l].queue.push_many(items));
+                    refused[n] = refused[n].max(r.lanes[l].offer(items));
                 }
             }
             self.note_drops(Output::P8sRelay, refused.iter().sum());
@@ -340,19 +402,19 @@ impl Sender {
             }
         }
         if let Some(t) = &self.tsdb {
-            self.note_drops(Output::Tsdb, t.queue.push_many(points.iter().cloned()));
+            self.note_drops(Output::Tsdb, t.offer(points.iter().cloned()));
         }
         if let Some(r) = &self.relay {
-            self.note_drops(Output::Transfer, r.queue.push_many(points.iter().cloned()));
+            self.note_drops(Output::Transfer, r.offer(points.iter().cloned()));
         }
         if let Some(a) = &self.archive {
-            self.note_drops(Output::Archive, a.queue.push_many(points.iter().cloned()));
+            self.note_drops(Output::Archive, a.offer(points.iter().cloned()));
         }
         for l in &self.remote_write {
-            self.note_drops(Output::RemoteWrite, l.queue.push_many(points.iter().cloned()));
+            self.note_drops(Output::RemoteWrite, l.offer(points.iter().cloned()));
         }
         if let Some(l) = &self.influxdb {
-            self.note_drops(Output::Influxdb, l.queue.push_many(points.iter().cloned()));
+            self.note_drops(Output::Influxdb, l.offer(points.iter().cloned()));
         }
     }
 
@@ -392,6 +454,23 @@ impl Sender {
         v.extend(self.remote_write.iter().cloned());
         v.extend(self.influxdb.iter().cloned());
         v
+    }
+
+    /// Every lane with a spool and what its spool holds and did (`/spool`).
+    pub fn spool_stats(&self) -> Vec<LaneSpool> {
+        self.lanes()
+            .iter()
+            .filter_map(|l| {
+                let s = l.spool.as_ref()?;
+                Some(LaneSpool {
+                    output: l.output.name(),
+                    node: l.node.clone(),
+                    addr: l.addr.clone(),
+                    dir: s.dir().display().to_string(),
+                    stats: s.stats(),
+                })
+            })
+            .collect()
     }
 
     /// Items queued or in flight anywhere.
@@ -458,7 +537,7 @@ mod tests {
                         "graph":{"queueSize":5,"cluster":{"g":"127.0.0.1:2, 127.0.0.1:3"}},
                         "tsdb":{"enabled":true,"queueSize":4,"address":"127.0.0.1:4"}}"#);
         let stats = Arc::new(Stats::new());
-        let s = Sender::new(&c, stats.clone());
+        let s = Sender::new(&c, stats.clone()).unwrap();
         s.push(points(8));
         assert_eq!(stats.judge_drop.get(), 3);
         assert_eq!(stats.graph_drop.get(), 3, "once per item, not once per refusing address");

@@ -380,8 +380,16 @@ impl Guard<'_> {
                 Decoded::Corrupt(why) => self.lose_front(why),
             }
         }
+        // Segments read to the end go now, not at the next read (which does not come once the spool is empty).
+        while self.inner.segments.front().is_some_and(|f| f.records == 0 && f.pos >= f.len) {
+            if self.inner.segments.len() == 1 {
+                self.reset();
+            } else {
+                self.remove_front();
+            }
+        }
         self.spool.replayed.fetch_add(out.len() as u64, Relaxed);
-        if !out.is_empty() {
+        if !out.is_empty() && !self.inner.segments.is_empty() {
             self.save_offsets();
         }
         out
