@@ -148,7 +148,7 @@ impl Running {
         for (lane, n) in &left {
             // A lane with a spool keeps its queue on disk for the next run; only what was in flight (or past
             // the spool's bound) is lost.
-            let lost = if lane.spool.is_some() { lane.persist() + lane.inflight() } else { *n };
+            let lost = if lane.spool.is_some() { lane.stop_and_persist(Duration::from_secs(5)).await } else { *n };
             total += lost;
             if lost > 0 {
                 tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = lost, "undelivered at exit");

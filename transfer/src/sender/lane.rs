@@ -138,6 +138,8 @@ pub struct Lane {
     pub draining: std::sync::atomic::AtomicBool,
     /// Where items past the queue bound wait, if configured.
     pub spool: Option<Spool>,
+    /// Set at exit: start no more deliveries.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 /// Items moved from the spool into the queue at a time at most.
@@ -168,6 +170,7 @@ impl Lane {
             paused_until: Mutex::new(None),
             draining: std::sync::atomic::AtomicBool::new(false),
             spool,
+            stopped: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -223,9 +226,20 @@ impl Lane {
         }
     }
 
-    /// At shutdown: writes what is still queued in front of the spool, for the next run; returns how many
-    /// items could not be kept (no spool, or past its bound).
-    pub fn persist(&self) -> usize {
+    /// At exit: starts no more deliveries, waits up to `wait` for those in flight to end (delivered, or put
+    /// back), then writes what is queued in front of the spool for the next run. Returns how many items are
+    /// lost: still in flight, or past the spool's bound.
+    pub async fn stop_and_persist(&self, wait: Duration) -> usize {
+        self.stopped.store(true, Relaxed);
+        let deadline = Instant::now() + wait;
+        while self.inflight() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.persist() + self.inflight()
+    }
+
+    /// Writes what is still queued in front of the spool; returns how many items could not be kept.
+    fn persist(&self) -> usize {
         let items = self.queue.pop_batch(usize::MAX);
         let Some(spool) = &self.spool else {
             let n = items.len();
@@ -268,6 +282,10 @@ pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolic
         } else if lane.queue.is_empty() {
             tokio::time::sleep(LINGER).await;
         }
+        if lane.stopped.load(Relaxed) {
+            tokio::time::sleep(LINGER).await;
+            continue;
+        }
         lane.refill();
         if lane.queue.is_empty() {
             continue;
@@ -276,6 +294,9 @@ pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolic
             tokio::time::sleep_until(until).await;
         }
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        if lane.stopped.load(Relaxed) {
+            continue;
+        }
         let batch = lane.queue.pop_batch(policy.batch.max(1));
         if batch.is_empty() {
             continue;
