@@ -98,16 +98,20 @@ impl GoProcess {
     /// For `gob-sink`: asks for its recording and returns the JSON of every item it got for `service`
     /// (`Judge` or `Graph`), in arrival order.
     pub fn sink_items(&mut self, service: &str) -> Vec<String> {
+        self.sink_all().remove(service).unwrap_or_default()
+    }
+
+    /// For `gob-sink`: asks for its recording and returns the JSON of every item per service, in arrival order.
+    pub fn sink_all(&mut self) -> std::collections::BTreeMap<String, Vec<String>> {
         self.finish_with_marker();
-        let prefix = format!("{service} ");
-        let mut out = Vec::new();
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         loop {
             let l = self.line();
             if l == "END" || l.is_empty() {
                 break;
             }
-            if let Some(json) = l.strip_prefix(&prefix) {
-                out.push(json.to_string());
+            if let Some((service, json)) = l.split_once(' ') {
+                out.entry(service.to_string()).or_default().push(json.to_string());
             }
         }
         out

@@ -7,6 +7,9 @@
 //! `--output remote-write` replaces the gob sinks with a real VictoriaMetrics (Debian's, started on a temporary
 //! directory and a loopback port) fed by the transfer's remote write; delivery is read from the transfer's
 //! `SendToRemoteWriteCnt`.
+//! `--outage S` keeps the graph sinks down for the first S seconds (their addresses refuse connections), and
+//! `--spool` gives judge and graph a spool (`--queue N` items in memory per address, the rest on disk); the
+//! summary then also says how many items went through the spool and how long the replay took.
 //! `FALCON_TRANSFER_BIN=<path>` runs another transfer binary under the same load.
 //!
 //! The sinks count items without decoding them (they read the slice length of each `Send` argument), so
@@ -34,11 +37,26 @@ struct Opts {
     series: usize,
     rate: u64,
     remote_write: bool,
+    outage: u64,
+    spool: bool,
+    queue: usize,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { threads: 0, conns: 4, batch: 100, seconds: 10, series: 10_000, rate: 0, remote_write: false };
+    let mut o = Opts {
+        threads: 0,
+        conns: 4,
+        batch: 100,
+        seconds: 10,
+        series: 10_000,
+        rate: 0,
+        remote_write: false,
+        outage: 0,
+        spool: false,
+        queue: 0,
+    };
     let args: Vec<String> = std::env::args().collect();
+    o.spool = args.iter().any(|a| a == "--spool");
     o.remote_write = args.windows(2).any(|w| w[0] == "--output" && w[1] == "remote-write");
     let mut i = 1;
     while i < args.len() {
@@ -50,6 +68,8 @@ fn opts() -> Opts {
             ("--series", Some(v)) => o.series = v as usize,
             ("--rate", Some(v)) => o.rate = v,
             ("--threads", Some(v)) => o.threads = v as usize,
+            ("--outage", Some(v)) => o.outage = v,
+            ("--queue", Some(v)) => o.queue = v as usize,
             _ => {
                 i += 1;
                 continue;
@@ -64,6 +84,22 @@ fn opts() -> Opts {
 async fn sink(counter: Arc<AtomicU64>) -> String {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
     let addr = l.local_addr().expect("addr").to_string();
+    serve_sink(l, counter);
+    addr
+}
+
+/// A sink whose address refuses connections for `down` first.
+async fn late_sink(counter: Arc<AtomicU64>, down: Duration) -> String {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("reserve a port");
+    tokio::spawn(async move {
+        tokio::time::sleep(down).await;
+        let l = tokio::net::TcpListener::bind(addr).await.expect("sink port taken meanwhile");
+        serve_sink(l, counter);
+    });
+    addr.to_string()
+}
+
+fn serve_sink(l: tokio::net::TcpListener, counter: Arc<AtomicU64>) {
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
             let counter = counter.clone();
@@ -104,7 +140,6 @@ async fn sink(counter: Arc<AtomicU64>) -> String {
             });
         }
     });
-    addr
 }
 
 fn proc_stat(pid: u32) -> (f64, u64) {
@@ -139,6 +174,13 @@ fn main() {
     rt.block_on(run(o, vm.as_ref().map(|v| v.remote_write_url())));
 }
 
+/// The sum of one field of `/spool` over every lane.
+fn spool_total(http: &str, field: &str) -> u64 {
+    let body = falcon_tests::http::get(http, "/spool").body;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"].as_array().map(|a| a.iter().filter_map(|l| l[field].as_u64()).sum()).unwrap_or(0)
+}
+
 /// The transfer's remote-write delivery counter.
 fn remote_written(http: &str) -> u64 {
     let body = falcon_tests::http::get(http, "/counter/extra").body;
@@ -154,15 +196,29 @@ async fn run(o: Opts, remote_write: Option<String>) {
     let judge_count = Arc::new(AtomicU64::new(0));
     let graph_count = Arc::new(AtomicU64::new(0));
     let j: Vec<String> = vec![sink(judge_count.clone()).await, sink(judge_count.clone()).await];
-    let g: Vec<String> = vec![sink(graph_count.clone()).await, sink(graph_count.clone()).await];
+    let down = Duration::from_secs(o.outage);
+    let g: Vec<String> = if o.outage > 0 {
+        vec![late_sink(graph_count.clone(), down).await, late_sink(graph_count.clone(), down).await]
+    } else {
+        vec![sink(graph_count.clone()).await, sink(graph_count.clone()).await]
+    };
+    let dir = std::env::temp_dir().join(format!("falcon-loadgen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut lane_opts = String::new();
+    if o.queue > 0 {
+        lane_opts.push_str(&format!(r#""queueSize":{},"#, o.queue));
+    }
+    if o.spool {
+        lane_opts.push_str(&format!(r#""spool":{{"dir":"{}","maxBytes":4294967296}},"#, dir.join("spool").display()));
+    }
     let outputs = match &remote_write {
         Some(url) => format!(
             r#""judge":{{"enabled":false}},"graph":{{"enabled":false}},
             "remoteWrite":{{"enabled":true,"batch":2000,"maxConns":4,"endpoints":[{{"url":"{url}"}}]}},"#
         ),
         None => format!(
-            r#""judge":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"judge-00":"{}","judge-01":"{}"}}}},
-            "graph":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,"cluster":{{"graph-00":"{}","graph-01":"{}"}}}},"#,
+            r#""judge":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,{lane_opts}"cluster":{{"judge-00":"{}","judge-01":"{}"}}}},
+            "graph":{{"enabled":true,"batch":200,"maxConns":32,"maxIdle":32,"replicas":500,{lane_opts}"cluster":{{"graph-00":"{}","graph-01":"{}"}}}},"#,
             j[0], j[1], g[0], g[1]
         ),
     };
@@ -171,8 +227,6 @@ async fn run(o: Opts, remote_write: Option<String>) {
         {outputs}"tsdb":{{"enabled":false}},"workerThreads":{}}}"#,
         o.threads
     );
-    let dir = std::env::temp_dir().join(format!("falcon-loadgen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     let cfg_path = dir.join("cfg.json");
     std::fs::write(&cfg_path, cfg).expect("write config");
     // FALCON_TRANSFER_BIN runs another build (A/B comparisons) under the same load.
@@ -242,9 +296,13 @@ async fn run(o: Opts, remote_write: Option<String>) {
     }
     let send_secs = start.elapsed().as_secs_f64();
     let total = accepted.load(Relaxed);
-    // Let forwarding finish (bounded).
-    let drain_deadline = Instant::now() + Duration::from_secs(30);
     let http = t.addr("http").to_string();
+    let spilled = {
+        let h = http.clone();
+        tokio::task::spawn_blocking(move || spool_total(&h, "spilled")).await.unwrap_or(0)
+    };
+    // Let forwarding finish (bounded), and the outage end.
+    let drain_deadline = Instant::now() + Duration::from_secs(30).max(down.saturating_sub(start.elapsed()) * 3);
     if remote_write.is_some() {
         // Both "sinks" are the remote-write endpoint here: the counter stands for judge and graph.
         while Instant::now() < drain_deadline {
@@ -262,6 +320,11 @@ async fn run(o: Opts, remote_write: Option<String>) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all_secs = start.elapsed().as_secs_f64();
+    let replay_secs = (all_secs - o.outage as f64).max(0.0);
+    let spilled = spilled.max({
+        let h = http.clone();
+        tokio::task::spawn_blocking(move || spool_total(&h, "spilled")).await.unwrap_or(0)
+    });
     let (cpu1, hwm_kb) = proc_stat(t.pid());
     lat.sort();
     let pct = |p: f64| {
@@ -271,8 +334,13 @@ async fn run(o: Opts, remote_write: Option<String>) {
     };
     let cpu = cpu1 - cpu0;
     println!(
-        "loadgen: output={} threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
+        "loadgen: output={} outage_s={} spool={} queue={} spilled={} replay_s={:.1} threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
         if remote_write.is_some() { "remote-write(victoria-metrics)" } else { "gob(judge+graph)" },
+        o.outage,
+        o.spool,
+        o.queue,
+        spilled,
+        if o.outage > 0 { replay_secs } else { 0.0 },
         o.threads,
         o.conns,
         o.batch,

@@ -145,67 +145,10 @@ fn api_push_takes_gzip_and_msgpack_and_the_archive_takes_every_value() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A loopback remote-write receiver: answers the first `fail_first` requests with 503, then `status`; records
-/// every decoded request it answered with 2xx.
-fn remote_write_receiver(
-    fail_first: usize,
-    status: u16,
-) -> (String, Arc<Mutex<Vec<falcon_transfer::sender::remote_write::pb::WriteRequest>>>) {
-    use std::io::{Read, Write};
-    let l = local();
-    let addr = l.local_addr().unwrap().to_string();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        let mut n = 0usize;
-        for mut s in l.incoming().flatten() {
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-            loop {
-                // One HTTP/1.1 request: headers, then Content-Length bytes.
-                let mut head = Vec::new();
-                let mut b = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match s.read(&mut b) {
-                        Ok(1) => head.push(b[0]),
-                        _ => break,
-                    }
-                }
-                if !head.ends_with(b"\r\n\r\n") {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-                assert!(
-                    text.contains("content-encoding: snappy") && text.contains("x-prometheus-remote-write-version")
-                );
-                let len: usize = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0u8; len];
-                if s.read_exact(&mut body).is_err() {
-                    break;
-                }
-                n += 1;
-                let code = if n <= fail_first { 503 } else { status };
-                if (200..300).contains(&code) {
-                    let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
-                    sink.lock().unwrap().push(prost::Message::decode(raw.as_slice()).unwrap());
-                }
-                let reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\n\r\nno");
-                if s.write_all(reply.as_bytes()).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    (addr, got)
-}
-
 #[test]
 fn remote_write_reaches_every_endpoint_retries_5xx_and_counts_4xx() {
-    let (ok_addr, got) = remote_write_receiver(3, 204);
-    let (bad_addr, _) = remote_write_receiver(0, 400);
+    let (ok_addr, got) = common::http_capture(3, 204);
+    let (bad_addr, _) = common::http_capture(0, 400);
     let rw = format!(
         r#","remoteWrite":{{"enabled":true,"batch":100,"timeout":2000,"maxConns":2,"endpointLabel":"ident",
            "endpoints":[{{"url":"http://{ok_addr}/api/v1/write","headers":{{"X-Scope-OrgID":"a"}},"basicAuth":{{"username":"u","password":"p"}}}},
@@ -223,7 +166,7 @@ fn remote_write_reaches_every_endpoint_retries_5xx_and_counts_4xx() {
     assert_eq!(r.status, 200, "{}", r.body);
     wait_for("delivery after three 503s", || counter(&h, "SendToRemoteWriteCnt") >= 3);
     wait_for("the 400 counted as bad data", || counter(&h, "SendToRemoteWriteFailCnt") == 3);
-    let reqs = got.lock().unwrap().clone();
+    let reqs = common::remote_write_requests(&got.lock().unwrap());
     let series: Vec<_> = reqs.iter().flat_map(|r| r.timeseries.iter()).collect();
     assert_eq!(series.len(), 2);
     let label = |t: &falcon_transfer::sender::remote_write::pb::TimeSeries, n: &str| {

@@ -33,6 +33,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -528,11 +529,36 @@ var recorded sink
 func (s *sink) add(service string, v interface{}) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b = []byte(fmt.Sprintf("%q", err.Error()))
+		b = nonFinite(v)
 	}
 	s.Lock()
 	s.lines = append(s.lines, service+" "+string(b))
 	s.Unlock()
+}
+
+// nonFinite is the JSON of a judge or graph item whose value JSON cannot carry (NaN, the infinities): the
+// same object with the value as Go's text.
+func nonFinite(v interface{}) []byte {
+	var value float64
+	var b []byte
+	var err error
+	switch it := v.(type) {
+	case *JudgeItem:
+		c := *it
+		value, c.Value = c.Value, 0
+		b, err = json.Marshal(c)
+	case *GraphItem:
+		c := *it
+		value, c.Value = c.Value, 0
+		b, err = json.Marshal(c)
+	default:
+		return []byte(`"not encodable"`)
+	}
+	if err != nil {
+		return []byte(fmt.Sprintf("%q", err.Error()))
+	}
+	text := `"value":"` + strconv.FormatFloat(value, 'g', -1, 64) + `"`
+	return []byte(strings.Replace(string(b), `"value":0`, text, 1))
 }
 
 type SinkJudge struct{}

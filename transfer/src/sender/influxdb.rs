@@ -2,16 +2,17 @@
 //! HEAD's mapping: measurement = metric, tags = the item's tags plus `endpoint`, one float field `value`, time =
 //! the item's timestamp in the configured precision. Basic authentication when a username is set.
 //!
-//! Line protocol has no NaN or infinity: such an item is left out of its batch and counted as failed (HEAD's
-//! client refuses the point and logs it). A tag with an empty value is left out, as InfluxDB refuses one. A
-//! 2xx delivers the batch; any other 4xx (InfluxDB's answer to bad data) counts it as failed; 5xx, timeouts
-//! and connection errors keep it queued for the lane's retry with backoff.
+//! Line protocol has no NaN or infinity: such an item never enters the lane; [`Sender::push`] counts it as
+//! failed once (HEAD's client refuses the point and logs it). A tag with an empty key or value is left out, as
+//! InfluxDB refuses one. A 2xx delivers the batch; any other 4xx (InfluxDB's answer to bad data) counts it as
+//! failed; 5xx, timeouts and connection errors keep it queued for the lane's retry with backoff.
+//!
+//! [`Sender::push`]: super::Sender::push
 
 use super::http_post::{basic_auth, Poster};
 use super::lane::{Deliver, SendError};
 use crate::config::InfluxdbConfig;
 use crate::point::Point;
-use crate::stats::Stats;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,7 +65,8 @@ pub fn line(p: &Point, factor: i64) -> Option<String> {
     let mut out = String::with_capacity(64 + p.metric.len() + p.tags.len());
     measurement(&p.metric, &mut out);
     // Tags sorted by key, as InfluxDB prefers; the item's own `endpoint` tag gives way to the endpoint.
-    let mut tags: Vec<(&str, &str)> = p.tag_pairs().filter(|(k, v)| !v.is_empty() && *k != "endpoint").collect();
+    let mut tags: Vec<(&str, &str)> =
+        p.tag_pairs().filter(|(k, v)| !k.is_empty() && !v.is_empty() && *k != "endpoint").collect();
     tags.push(("endpoint", &p.endpoint));
     tags.sort_by(|a, b| a.0.cmp(b.0));
     for (k, v) in tags.into_iter().filter(|(_, v)| !v.is_empty()) {
@@ -111,12 +113,11 @@ pub fn classify(status: u16, text: &str) -> Result<(), SendError> {
 pub struct InfluxDeliver {
     poster: Poster,
     factor: i64,
-    stats: Arc<Stats>,
 }
 
 impl InfluxDeliver {
     /// From a validated config.
-    pub fn new(c: &InfluxdbConfig, stats: Arc<Stats>) -> Result<Self, String> {
+    pub fn new(c: &InfluxdbConfig) -> Result<Self, String> {
         let precision = if c.precision.is_empty() { "s" } else { c.precision.as_str() };
         let factor = precision_factor(precision).ok_or_else(|| format!("precision {precision:?}"))?;
         let url = format!("{}/write?db={}&precision={precision}", c.address.trim_end_matches('/'), query_value(&c.db));
@@ -125,23 +126,14 @@ impl InfluxDeliver {
             headers.push(("authorization".to_string(), basic_auth(&c.username, &c.password)));
         }
         let timeout = Duration::from_millis(c.timeout.max(1) as u64);
-        Ok(InfluxDeliver { poster: Poster::new(&url, &headers, timeout, c.max_conns.max(1) as usize)?, factor, stats })
+        Ok(InfluxDeliver { poster: Poster::new(&url, &headers, timeout, c.max_conns.max(1) as usize)?, factor })
     }
 }
 
 impl Deliver for InfluxDeliver {
     async fn send(&self, batch: &[Arc<Point>]) -> Result<(), SendError> {
-        let (text, skipped) = body(batch, self.factor);
-        if skipped > 0 {
-            // Counted once per batch delivery attempt would over-count on retries; count on the first try only
-            // by counting here and never retrying these (they are not in the body).
-            self.stats.influxdb_fail.add(skipped);
-            static LOG: falcon_proto::ratelog::RateLimited =
-                falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
-            if let Some(suppressed) = LOG.check() {
-                tracing::warn!(skipped, suppressed, "NaN or infinite values left out of an InfluxDB write");
-            }
-        }
+        // Non-finite values were kept out of the lane; `body` leaves out any that got here all the same.
+        let (text, _) = body(batch, self.factor);
         if text.is_empty() {
             return Ok(());
         }
@@ -171,7 +163,7 @@ mod tests {
 
     #[test]
     fn head_mapping_and_escaping() {
-        let p = point("df.bytes.free", "mount=/data dir,fstype=ext4,endpoint=spoof,empty=", 1.0);
+        let p = point("df.bytes.free", "=nokey,mount=/data dir,fstype=ext4,endpoint=spoof,empty=", 1.0);
         assert_eq!(
             line(&p, 1).unwrap(),
             r"df.bytes.free,endpoint=web\ 01,fstype=ext4,mount=/data\ dir value=1 1700000000"

@@ -272,7 +272,7 @@ impl Sender {
             }
         }
 
-        let influxdb = cfg.influxdb().map(|c| match influxdb::InfluxDeliver::new(c, stats.clone()) {
+        let influxdb = cfg.influxdb().map(|c| match influxdb::InfluxDeliver::new(c) {
             Ok(d) => {
                 let spool = lane_spool(&c.spool, Output::Influxdb, "", 1)?;
                 let lane =
@@ -414,7 +414,21 @@ impl Sender {
             self.note_drops(Output::RemoteWrite, l.offer(points.iter().cloned()));
         }
         if let Some(l) = &self.influxdb {
-            self.note_drops(Output::Influxdb, l.offer(points.iter().cloned()));
+            // Line protocol cannot carry NaN or an infinity: counted as failed here, once, and not queued.
+            let unsendable = points.iter().filter(|p| !p.value.is_finite()).count();
+            if unsendable > 0 {
+                self.stats.influxdb_fail.add(unsendable);
+                static LOG: falcon_proto::ratelog::RateLimited =
+                    falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
+                if let Some(suppressed) = LOG.check() {
+                    tracing::warn!(
+                        items = unsendable,
+                        suppressed,
+                        "influxdb: NaN or infinite values cannot be written in line protocol; counted as failed"
+                    );
+                }
+            }
+            self.note_drops(Output::Influxdb, l.offer(points.iter().filter(|p| p.value.is_finite()).cloned()));
         }
     }
 

@@ -82,10 +82,13 @@ pub fn label_name(key: &str) -> String {
 }
 
 /// A series' labels, sorted by name: `__name__`, the tags and the endpoint label (which wins over a tag that
-/// maps to the same name; of two tags that map to one name, the first in key order stays).
+/// maps to the same name; of two tags that map to one name, the first in key order stays). Tags with an empty
+/// key or value are left out.
 pub fn labels(p: &Point, endpoint_label: &str) -> Vec<pb::Label> {
     let mut m: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in p.tag_pairs() {
+    // A tag with an empty key has no label name (receivers refuse the whole request for one); an empty value is
+    // how Prometheus spells "no such label".
+    for (k, v) in p.tag_pairs().filter(|(k, v)| !k.is_empty() && !v.is_empty()) {
         m.entry(label_name(k)).or_insert_with(|| v.to_string());
     }
     m.insert(endpoint_label.to_string(), p.endpoint.to_string());
@@ -197,6 +200,9 @@ mod tests {
         assert_eq!(label_name("mount"), "mount");
         assert_eq!(label_name("a:b.c"), "a_b_c");
         assert_eq!(label_name("1st"), "F_1st");
+        let odd = labels(&point("m", "=c,b=,k=v", 1.0, 1), "hostname");
+        let names: Vec<&str> = odd.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["__name__", "hostname", "k"], "no empty label names or values");
     }
 
     #[test]

@@ -69,8 +69,11 @@ struct Inner {
     writer: Option<File>,
     /// The first segment, open for reading.
     reader: Option<(u64, File)>,
-    /// Bytes read from the first segment at `pos` and not yet decoded.
+    /// Bytes read from the first segment; those from `pending_at` on start at `pos` and are not yet decoded.
     pending: Vec<u8>,
+    /// How much of `pending` was decoded (dropped from the buffer only when it is refilled, so that each
+    /// record costs no move of the rest).
+    pending_at: usize,
     /// Reused encode buffer.
     scratch: Vec<u8>,
 }
@@ -357,9 +360,9 @@ impl Guard<'_> {
                 self.remove_front();
                 continue;
             }
-            match record::decode(&self.inner.pending) {
+            match record::decode(&self.inner.pending[self.inner.pending_at..]) {
                 Decoded::Point(p, n) => {
-                    self.inner.pending.drain(..n);
+                    self.inner.pending_at += n;
                     let front = self.inner.segments.front_mut().expect("checked above");
                     front.pos += n as u64;
                     front.records = front.records.saturating_sub(1);
@@ -367,7 +370,7 @@ impl Guard<'_> {
                     out.push(Arc::new(p));
                 }
                 Decoded::Incomplete => {
-                    let from = pos + self.inner.pending.len() as u64;
+                    let from = pos + (self.inner.pending.len() - self.inner.pending_at) as u64;
                     if from >= len {
                         self.lose_front("torn record");
                         continue;
@@ -401,7 +404,9 @@ impl Guard<'_> {
             self.inner.reader = Some((seq, File::open(seg_path(&self.spool.dir, seq))?));
         }
         let want = (len - from).min(READ_CHUNK as u64) as usize;
-        let Inner { reader, pending, .. } = &mut *self.inner;
+        let Inner { reader, pending, pending_at, .. } = &mut *self.inner;
+        pending.drain(..*pending_at);
+        *pending_at = 0;
         let old = pending.len();
         pending.resize(old + want, 0);
         let file = &reader.as_ref().expect("opened above").1;
@@ -432,6 +437,7 @@ impl Guard<'_> {
         self.spool.dropped.fetch_add(lost as u64, Relaxed);
         tracing::error!(dir = %self.spool.dir.display(), seq = front.seq, lost, why, "spool segment damaged; its remaining items are dropped");
         self.inner.pending.clear();
+        self.inner.pending_at = 0;
     }
 
     fn remove_front(&mut self) {
@@ -440,6 +446,7 @@ impl Guard<'_> {
                 self.inner.reader = None;
             }
             self.inner.pending.clear();
+            self.inner.pending_at = 0;
             let _ = std::fs::remove_file(seg_path(&self.spool.dir, front.seq));
             self.spool.bytes.fetch_sub(front.len.min(self.spool.bytes.load(Relaxed)), Relaxed);
         }
@@ -494,6 +501,7 @@ impl Guard<'_> {
         } else if taken > 0 {
             self.inner.segments.push_front(Segment { seq, len: buf.len() as u64, pos: 0, records: taken });
             self.inner.pending.clear();
+            self.inner.pending_at = 0;
             self.spool.items.fetch_add(taken, Relaxed);
             self.spool.bytes.fetch_add(buf.len() as u64, Relaxed);
             self.spool.spilled.fetch_add(taken as u64, Relaxed);

@@ -142,3 +142,76 @@ pub fn outputs_only(extra: &str) -> String {
         "graph":{{"enabled":false}}{extra}}}"#
     )
 }
+
+/// One HTTP request a [`http_capture`] answered with 2xx.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// Request line and headers, lower-cased.
+    pub head: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// A loopback HTTP/1.1 receiver: answers the first `fail_first` requests with 503, then `status`; records every
+/// request it answered with 2xx.
+pub fn http_capture(fail_first: usize, status: u16) -> (String, Arc<Mutex<Vec<Captured>>>) {
+    use std::io::{Read, Write};
+    let l = local();
+    let addr = l.local_addr().unwrap().to_string();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        let mut n = 0usize;
+        for mut s in l.incoming().flatten() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            loop {
+                // One request: headers, then Content-Length bytes.
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut b) {
+                        Ok(1) => head.push(b[0]),
+                        _ => break,
+                    }
+                }
+                if !head.ends_with(b"\r\n\r\n") {
+                    break;
+                }
+                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                if s.read_exact(&mut body).is_err() {
+                    break;
+                }
+                n += 1;
+                let code = if n <= fail_first { 503 } else { status };
+                if (200..300).contains(&code) {
+                    sink.lock().unwrap().push(Captured { head, body });
+                }
+                let reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\n\r\nno");
+                if s.write_all(reply.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (addr, got)
+}
+
+/// The remote-write requests among `captured`, decoded (snappy, then protobuf).
+pub fn remote_write_requests(captured: &[Captured]) -> Vec<falcon_transfer::sender::remote_write::pb::WriteRequest> {
+    captured
+        .iter()
+        .map(|c| {
+            assert!(
+                c.head.contains("content-encoding: snappy") && c.head.contains("x-prometheus-remote-write-version")
+            );
+            let raw = snap::raw::Decoder::new().decompress_vec(&c.body).unwrap();
+            prost::Message::decode(raw.as_slice()).unwrap()
+        })
+        .collect()
+}
