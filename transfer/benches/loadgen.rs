@@ -10,6 +10,9 @@
 //! `--outage S` keeps the graph sinks down for the first S seconds (their addresses refuse connections), and
 //! `--spool` gives judge and graph a spool (`--queue N` items in memory per address, the rest on disk); the
 //! summary then also says how many items went through the spool and how long the replay took.
+//! `--input remote-write` sends the same items as Prometheus remote write 1.0 requests (snappy + protobuf, one
+//! series per item) to the transfer's `/api/v1/write` over keep-alive HTTP/1.1 connections instead of
+//! `Transfer.Update`.
 //! `FALCON_TRANSFER_BIN=<path>` runs another transfer binary under the same load.
 //!
 //! The sinks count items without decoding them (they read the slice length of each `Send` argument), so
@@ -37,6 +40,7 @@ struct Opts {
     series: usize,
     rate: u64,
     remote_write: bool,
+    remote_write_in: bool,
     outage: u64,
     spool: bool,
     queue: usize,
@@ -51,6 +55,7 @@ fn opts() -> Opts {
         series: 10_000,
         rate: 0,
         remote_write: false,
+        remote_write_in: false,
         outage: 0,
         spool: false,
         queue: 0,
@@ -58,6 +63,7 @@ fn opts() -> Opts {
     let args: Vec<String> = std::env::args().collect();
     o.spool = args.iter().any(|a| a == "--spool");
     o.remote_write = args.windows(2).any(|w| w[0] == "--output" && w[1] == "remote-write");
+    o.remote_write_in = args.windows(2).any(|w| w[0] == "--input" && w[1] == "remote-write");
     let mut i = 1;
     while i < args.len() {
         let v = args.get(i + 1).and_then(|s| s.parse::<u64>().ok());
@@ -174,6 +180,80 @@ fn main() {
     rt.block_on(run(o, vm.as_ref().map(|v| v.remote_write_url())));
 }
 
+/// A remote-write request carrying `items`, one series each, snappy-compressed.
+fn remote_write_body(items: &[MetricValue]) -> Vec<u8> {
+    use falcon_transfer::sender::remote_write::pb;
+    let label = |n: &str, v: &str| pb::Label { name: n.into(), value: v.into() };
+    let timeseries = items
+        .iter()
+        .map(|m| {
+            let mut labels = vec![label("__name__", &m.metric.replace('.', "_")), label("hostname", &m.endpoint)];
+            for (k, v) in falcon_proto::tags::parse_tags(&m.tags) {
+                labels.push(label(&k, &v));
+            }
+            labels.sort_by(|a, b| a.name.cmp(&b.name));
+            let value = m.value.as_f64().unwrap_or(0.0);
+            pb::TimeSeries { labels, samples: vec![pb::Sample { value, timestamp: m.timestamp * 1000 }] }
+        })
+        .collect();
+    let raw = prost::Message::encode_to_vec(&pb::WriteRequest { timeseries });
+    snap::raw::Encoder::new().compress_vec(&raw).expect("snappy")
+}
+
+/// Posts the batches to `/api/v1/write` on one keep-alive connection until `deadline`; returns call latencies.
+async fn post_loop(
+    addr: String,
+    batches: Arc<Vec<Vec<u8>>>,
+    accepted: Arc<AtomicU64>,
+    batch: usize,
+    first: usize,
+    deadline: Instant,
+) -> Vec<Duration> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect to the transfer's HTTP port");
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = tokio::io::BufReader::new(rd);
+    let mut lat = Vec::new();
+    let mut k = first;
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        let body = &batches[k % batches.len()];
+        let head = format!(
+            "POST /api/v1/write HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let t0 = Instant::now();
+        wr.write_all(head.as_bytes()).await.expect("write head");
+        wr.write_all(body).await.expect("write body");
+        // Status line, headers, then Content-Length bytes of body.
+        let mut status = 0;
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            rd.read_line(&mut line).await.expect("read reply");
+            let l = line.trim_end();
+            if l.is_empty() && status != 0 {
+                break;
+            }
+            if let Some(rest) = l.strip_prefix("HTTP/1.1 ") {
+                status = rest.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+            } else if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut skip = vec![0u8; len];
+        rd.read_exact(&mut skip).await.expect("read reply body");
+        lat.push(t0.elapsed());
+        assert_eq!(status, 204, "remote write refused: {}", String::from_utf8_lossy(&skip));
+        accepted.fetch_add(batch as u64, Relaxed);
+        k += 1;
+    }
+    lat
+}
+
 /// The sum of one field of `/spool` over every lane.
 fn spool_total(http: &str, field: &str) -> u64 {
     let body = falcon_tests::http::get(http, "/spool").body;
@@ -255,7 +335,11 @@ async fn run(o: Opts, remote_write: Option<String>) {
                     }
                 })
                 .collect();
-            gojson::to_vec(&items).expect("encode batch")
+            if o.remote_write_in {
+                remote_write_body(&items)
+            } else {
+                gojson::to_vec(&items).expect("encode batch")
+            }
         })
         .collect();
     let batches = Arc::new(batches);
@@ -264,11 +348,16 @@ async fn run(o: Opts, remote_write: Option<String>) {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(o.seconds);
     let mut tasks = Vec::new();
+    let http_in = t.addr("http").to_string();
     for c in 0..o.conns {
         let (batches, accepted, rpc) = (batches.clone(), accepted.clone(), rpc.clone());
         let per_conn_rate = o.rate as f64 / o.conns as f64;
         let batch = o.batch;
+        let rw_in = o.remote_write_in.then(|| http_in.clone());
         tasks.push(tokio::spawn(async move {
+            if let Some(addr) = rw_in {
+                return post_loop(addr, batches, accepted, batch, c, deadline).await;
+            }
             let client = Client::new(rpc, ClientConfig::default());
             let mut lat = Vec::new();
             let mut k = c;
@@ -334,7 +423,8 @@ async fn run(o: Opts, remote_write: Option<String>) {
     };
     let cpu = cpu1 - cpu0;
     println!(
-        "loadgen: output={} outage_s={} spool={} queue={} spilled={} replay_s={:.1} threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
+        "loadgen: input={} output={} outage_s={} spool={} queue={} spilled={} replay_s={:.1} threads={} conns={} batch={} seconds={} rate={} accepted={} accepted_per_s={:.0} judge_received={} graph_received={} forwarded_per_s={:.0} call_ms_p50={:.2} call_ms_p99={:.2} transfer_cpu_s={:.2} cpu_us_per_item={:.2} cpu_s_per_million={:.2} transfer_peak_rss_mb={:.1}",
+        if o.remote_write_in { "remote-write(/api/v1/write)" } else { "jsonrpc(Transfer.Update)" },
         if remote_write.is_some() { "remote-write(victoria-metrics)" } else { "gob(judge+graph)" },
         o.outage,
         o.spool,

@@ -1,13 +1,17 @@
 //! The transfer against the storage engines estates run today, real servers from Debian's packages on loopback:
 //! remote write out to VictoriaMetrics and Prometheus (every item read back with its name, labels, value and
-//! timestamp), and a Prometheus remote-writing what it scrapes into the transfer.
+//! timestamp), and a Prometheus remote-writing what it scrapes into the transfer, on to Go gob graph nodes.
 
 mod common;
 
 use common::{counter, temp_config, transfer, wait_for};
+use falcon_proto::ring::HashRing;
+use falcon_proto::tags;
+use falcon_tests::go::GoProcess;
 use falcon_tests::http;
 use falcon_tests::prometheus::{Prometheus, PrometheusOptions};
 use falcon_tests::victoria::VictoriaMetrics;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn now() -> i64 {
@@ -84,8 +88,22 @@ fn remote_write_out_reaches_victoria_metrics_and_prometheus() {
 fn prometheus_remote_writes_into_the_transfer() {
     let dir = std::env::temp_dir().join(format!("falcon-rw-prom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let archive = format!(r#","archive":{{"enabled":true,"dir":"{}","batch":100}}"#, dir.display());
-    let t = transfer(&temp_config("rw-prom-in", &common::outputs_only(&archive)));
+    // Two Go graph nodes (standard-library gob sinks): each series must land on the node the ring picks.
+    let mut nodes: Vec<(&str, GoProcess, String)> = ["graph-00", "graph-01"]
+        .into_iter()
+        .map(|n| {
+            let mut p = GoProcess::start(&["gob-sink"]);
+            let a = p.listen_addr();
+            (n, p, a)
+        })
+        .collect();
+    let cluster: Vec<String> = nodes.iter().map(|(n, _, a)| format!(r#""{n}":"{a}""#)).collect();
+    let outputs = format!(
+        r#","archive":{{"enabled":true,"dir":"{}","batch":100}},"graph":{{"enabled":true,"cluster":{{{}}}}}"#,
+        dir.display(),
+        cluster.join(",")
+    );
+    let t = transfer(&temp_config("rw-prom-in", &common::outputs_only(&outputs)));
     let h = t.addr("http").to_string();
     let prom =
         Prometheus::start_with_remote_write(&format!("http://{h}/api/v1/write")).unwrap_or_else(|e| panic!("{e}"));
@@ -107,6 +125,29 @@ fn prometheus_remote_writes_into_the_transfer() {
     assert_eq!(up["step"], 60);
     assert!((up["timestamp"].as_i64().unwrap() - now()).abs() < 60);
     assert!(counter(&h, "HttpRecvCnt") > 10, "every scraped series came in");
+    wait_for("graph deliveries", || counter(&h, "SendToGraphCnt") > 10);
+    let ring = HashRing::new(["graph-00", "graph-01"], 500).unwrap();
+    let up_pk = tags::pk(instance.as_str(), "up", &tags::parse_tags("job=prometheus"));
+    let mut per_node = Vec::new();
+    for (node, p, _) in nodes.iter_mut() {
+        let items = p.sink_items("Graph");
+        // The sink writes NaN values (Prometheus has some) as text, so read the fields, not a GraphItem.
+        let pks: Vec<String> = items
+            .iter()
+            .map(|it| {
+                let g: serde_json::Value = serde_json::from_str(it).unwrap();
+                let t: BTreeMap<String, String> = serde_json::from_value(g["tags"].clone()).unwrap();
+                let pk = tags::pk(g["endpoint"].as_str().unwrap(), g["metric"].as_str().unwrap(), &t);
+                assert_eq!(ring.get(&pk), *node, "{pk} on the node the ring picks");
+                assert_eq!((g["step"].as_i64(), g["dstype"].as_str()), (Some(60), Some("GAUGE")), "{pk}");
+                pk
+            })
+            .collect();
+        let has_up = pks.contains(&up_pk);
+        assert_eq!(has_up, ring.get(&up_pk) == *node, "`up` is on {} only", ring.get(&up_pk));
+        per_node.push(items.len());
+    }
+    assert!(per_node.iter().all(|&n| n > 0), "the ring spreads Prometheus's series over both nodes: {per_node:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
