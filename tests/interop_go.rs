@@ -236,3 +236,86 @@ async fn json_encoding_matches_go_json_marshal() {
         assert!(metrics_eq(&back, &gen::metric(i)), "item {i} decodes to the generated value");
     }
 }
+
+/// Inputs around `seeds`: every truncation, and at every position each of `bytes` put in place of the byte,
+/// inserted before it, and the byte deleted.
+fn mutations(seeds: &[&[u8]], bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for seed in seeds {
+        out.push(seed.to_vec());
+        for at in 0..seed.len() {
+            out.push(seed[..at].to_vec());
+            let mut del = seed.to_vec();
+            del.remove(at);
+            out.push(del);
+            for &b in bytes {
+                let mut put = seed.to_vec();
+                put[at] = b;
+                out.push(put);
+                let mut ins = seed.to_vec();
+                ins.insert(at, b);
+                out.push(ins);
+            }
+        }
+    }
+    out
+}
+
+/// What Go's `json.Decoder` says of `input`, in the words of the interop program's `json-scan` mode.
+fn our_verdict(input: &[u8]) -> String {
+    use falcon_proto::gojson::scanner::{Scanner, Top};
+    let mut s = Scanner::new(Top::Any);
+    let mut done = 0;
+    // Odd-sized pieces, so that every state is also crossed at a piece boundary.
+    for piece in input.chunks(7) {
+        match s.feed(piece) {
+            Ok(Some(end)) => return format!("ok {}", done + end),
+            Ok(None) => done += piece.len(),
+            Err(e) => return format!("err {}", e.offset + 1),
+        }
+    }
+    match s.finish() {
+        Ok(true) => format!("ok {done}"),
+        _ if s.idle() => "eof".into(),
+        _ => "more".into(),
+    }
+}
+
+#[test]
+fn our_json_scanner_fails_where_gos_decoder_does() {
+    let seeds: &[&[u8]] = &[
+        br#"{"method":"Transfer.Update","params":[[{"endpoint":"h","metric":"m","value":-1.5e+3,"step":60,"counterType":"GAUGE","tags":"a=b","timestamp":1}]],"id":0}"#,
+        br#"{"method":"Agent.ReportStatus","params":[{"Hostname":"h","IP":"1.2.3.4"}],"id":18446744073709551615}"#,
+        br#" [true, false, null, 0, -0.5, 1E9, 2e-3, "a\"\\\/\b\f\n\r\t\u00e9x", {}, [], {"k": [1, {"z": null}]}] "#,
+        b"null",
+        b"-12.5e+7",
+    ];
+    let bytes = b"x}]{[,:\"\\0-.eE+ \x01\xff";
+    let inputs = mutations(seeds, bytes);
+    let hex: String = inputs
+        .iter()
+        .map(|i| {
+            let mut l: String = i.iter().map(|b| format!("{b:02x}")).collect();
+            l.push('\n');
+            l
+        })
+        .collect();
+    let mut go = GoProcess::start(&["json-scan"]);
+    let verdicts = go.feed_all(hex.into_bytes());
+    assert_eq!(verdicts.len(), inputs.len(), "one verdict per input");
+    let mut differ = Vec::new();
+    for (input, go_says) in inputs.iter().zip(&verdicts) {
+        let ours = our_verdict(input);
+        if &ours != go_says {
+            differ.push(format!("{:?}: Go {go_says}, ours {ours}", String::from_utf8_lossy(input)));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} inputs differ, e.g.:\n{}",
+        differ.len(),
+        inputs.len(),
+        differ[..differ.len().min(20)].join("\n")
+    );
+    assert!(verdicts.iter().filter(|v| v.starts_with("err")).count() > 1000, "most mutations are syntax errors");
+}

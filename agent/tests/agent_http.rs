@@ -31,6 +31,17 @@ fn routes_envelopes_and_exit() {
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     let r = http::post_json(&h, "/v1/push", "[{");
     assert_eq!((r.status, r.body.as_str()), (400, "connot decode body\n"));
+    // A body that goes wrong early is refused at once, not after the megabyte it announced.
+    {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&h).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n[{\"endpoint\" 1").unwrap();
+        let mut reply = [0u8; 512];
+        let n = s.read(&mut reply).expect("an answer before the body is complete");
+        let reply = String::from_utf8_lossy(&reply[..n]).to_string();
+        assert!(reply.starts_with("HTTP/1.1 400") && reply.ends_with("connot decode body\n"), "{reply}");
+    }
     let good = r#"{"endpoint":"vm","metric":"peer.push.gauge","value":1.5,"step":60,"counterType":"GAUGE","tags":"a=b","timestamp":1795261507}"#;
     let r = http::post_json(&h, "/v1/push", &format!("[{good}]"));
     assert_eq!((r.status, r.body.as_str()), (200, "success"));

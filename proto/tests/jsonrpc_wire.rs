@@ -147,6 +147,20 @@ async fn malformed_input_still_answers_calls_in_flight() {
 }
 
 #[tokio::test]
+async fn a_garbage_opening_is_refused_at_its_first_bad_byte_not_at_a_timeout() {
+    // Each of these is still an open value to a nesting-only scanner, which would wait for more bytes.
+    let openings: [&[u8]; 5] = [b"{garbage", b"{\"method\" 1", b"{\"a\":[1 2", b"{\"a\":tru3", b"{\"a\":\"\x01"];
+    for opening in openings {
+        let (addr, _t) = start(ServerConfig::default()).await;
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(opening).await.unwrap();
+        // The connection stays open from our side; the server must close it on its own, at once.
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(2), read_line(&mut s)).await;
+        assert_eq!(closed.ok().as_deref(), Some(""), "{}", String::from_utf8_lossy(opening));
+    }
+}
+
+#[tokio::test]
 async fn oversized_frame_closes_the_connection() {
     let (addr, _t) = start(ServerConfig { max_frame: 1024, ..ServerConfig::default() }).await;
     let mut s = TcpStream::connect(&addr).await.unwrap();

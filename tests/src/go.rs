@@ -88,6 +88,25 @@ impl GoProcess {
         self.line()
     }
 
+    /// Writes `input` to stdin, closes it, and returns every stdout line (modes that read all their input
+    /// first, then answer). Stdin is written from its own thread so that a large input cannot deadlock on a
+    /// full stdout pipe.
+    pub fn feed_all(&mut self, input: Vec<u8>) -> Vec<String> {
+        let writer = self.stdin.take().map(|mut s| std::thread::spawn(move || s.write_all(&input)));
+        let mut out = Vec::new();
+        loop {
+            let mut l = String::new();
+            match self.stdout.read_line(&mut l) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => out.push(l.trim_end().to_string()),
+            }
+        }
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        out
+    }
+
     /// Closes stdin without reading (modes that then print several lines: read them with [`line`](Self::line)).
     pub fn finish_with_marker(&mut self) {
         if let Some(mut s) = self.stdin.take() {

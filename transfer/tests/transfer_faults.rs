@@ -153,6 +153,16 @@ fn garbage_from_peers_closes_their_connections_and_the_transfer_lives_on() {
     let n = s.read(&mut reply).unwrap();
     assert_eq!(&reply[..n], b"{\"id\":9,\"result\":{\"code\":0},\"error\":null}\n");
 
+    // HTTP: a push body that goes wrong early is refused at once, without waiting for the megabyte it announced.
+    let mut s = TcpStream::connect(&h).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"POST /api/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n[{\"endpoint\":x").unwrap();
+    let mut reply = [0u8; 256];
+    let n = s.read(&mut reply).expect("an answer before the body is complete");
+    let reply = String::from_utf8_lossy(&reply[..n]).to_string();
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    assert!(reply.ends_with("decode error\n"), "{reply}");
+
     // HTTP: a broken request gets an error, the server keeps answering.
     let mut s = TcpStream::connect(&h).unwrap();
     s.write_all(b"\x00\x01\x02 GARBAGE\r\n\r\n").unwrap();

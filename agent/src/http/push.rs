@@ -40,9 +40,13 @@ pub fn invalid_reason(m: &MetricValue) -> Option<&'static str> {
 
 /// The handler.
 pub async fn push(axum::extract::State(agent): State, req: Request<Body>) -> Response {
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+    // Checked as it arrives: a body that is not JSON is refused at its first bad byte, as Go's decoder does.
+    let body = match falcon_runtime::body::read_json_body(req.into_body(), MAX_BODY, true).await {
         Ok(b) => b,
-        Err(_) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, &format!("body larger than {MAX_BODY} bytes")),
+        Err(falcon_runtime::body::JsonBodyError::TooLarge(_)) => {
+            return http_error(StatusCode::PAYLOAD_TOO_LARGE, &format!("body larger than {MAX_BODY} bytes"))
+        }
+        Err(_) => return http_error(StatusCode::BAD_REQUEST, "connot decode body"),
     };
     if body.is_empty() {
         return http_error(StatusCode::BAD_REQUEST, "body is blank");

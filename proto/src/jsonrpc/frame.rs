@@ -2,9 +2,12 @@
 //!
 //! Go's JSON-RPC peers send concatenated values with any whitespace (or none) between them; Go happens to end
 //! each with `\n` but a Python client does not. A value may arrive split over many reads, and several may come
-//! in one read. We scan incrementally (strings, escapes, nesting) without re-reading bytes, refuse a value
-//! larger than the configured bound as soon as it passes that bound, and never buffer more than bound + one read.
+//! in one read. We scan incrementally with Go's grammar ([`Scanner`]) without re-reading bytes, refuse a
+//! malformed value at its first bad byte (as Go's decoder does, so a garbage client is not waited for), refuse a
+//! value larger than the configured bound as soon as it passes that bound, and never buffer more than bound +
+//! one read.
 
+use crate::gojson::scanner::{Scanner, SyntaxError, Top};
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -19,7 +22,7 @@ pub enum FrameError {
     Io(#[from] io::Error),
     /// Bytes that cannot start or continue a JSON object (Go closes the connection without a reply).
     #[error("malformed JSON: {0}")]
-    Malformed(&'static str),
+    Malformed(SyntaxError),
     /// A value grew past the bound.
     #[error("message larger than {limit} bytes")]
     TooLarge {
@@ -31,16 +34,6 @@ pub enum FrameError {
     UnexpectedEof,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum State {
-    /// Between values.
-    Idle,
-    /// Inside an object or array.
-    Value { depth: u32, in_str: bool, esc: bool },
-    /// Inside a top-level `null` (Go decodes it into an empty request).
-    Null,
-}
-
 /// Reads one JSON value at a time from a byte stream.
 pub struct FrameReader<R> {
     inner: R,
@@ -49,7 +42,7 @@ pub struct FrameReader<R> {
     start: usize,
     /// Next byte to scan.
     pos: usize,
-    state: State,
+    scanner: Scanner,
     max_frame: usize,
     read_chunk: usize,
     /// Offset (from the frame start) just past the first nested value that closed back to depth 1.
@@ -64,7 +57,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             buf: Vec::new(),
             start: 0,
             pos: 0,
-            state: State::Idle,
+            scanner: Scanner::new(Top::ObjectOrNull),
             max_frame,
             read_chunk: 64 << 10,
             first_nested_end: None,
@@ -92,7 +85,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// Like [`next_frame`](Self::next_frame), with [`first_nested_end`](Self::first_nested_end) of that frame.
     pub async fn next_frame_meta(&mut self) -> Result<Option<(&[u8], Option<usize>)>, FrameError> {
         // Drop what the previous frame used.
-        if self.state == State::Idle && self.start > 0 {
+        if self.scanner.idle() && self.start > 0 {
             if self.start >= self.buf.len() {
                 self.buf.clear();
                 self.pos = 0;
@@ -107,7 +100,6 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if let Some(end) = self.scan()? {
                 let frame = self.start..end;
                 self.start = end;
-                self.state = State::Idle;
                 return Ok(Some((&self.buf[frame], self.first_nested_end)));
             }
             // Need more bytes; compact first so the buffer stays bounded by the frame size.
@@ -119,127 +111,46 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             self.buf.reserve(self.read_chunk);
             let n = self.inner.read_buf(&mut self.buf).await?;
             if n == 0 {
-                return match self.state {
-                    State::Idle => Ok(None),
-                    _ => Err(FrameError::UnexpectedEof),
-                };
+                return if self.scanner.idle() { Ok(None) } else { Err(FrameError::UnexpectedEof) };
             }
         }
     }
 
-    /// Advances the scanner over buffered bytes; returns the end of a complete value if one closed.
+    /// Advances the scanner over buffered bytes; returns the end of a complete value if one closed. A byte
+    /// that cannot start or continue the value fails at once, where Go's decoder would.
     fn scan(&mut self) -> Result<Option<usize>, FrameError> {
-        let buf = &self.buf[..];
-        let mut i = self.pos;
-        loop {
-            match self.state {
-                State::Idle => {
-                    // Whitespace between values is consumed, never buffered as part of a frame.
-                    while i < buf.len() && matches!(buf[i], b' ' | b'\t' | b'\n' | b'\r') {
-                        i += 1;
-                    }
-                    self.start = i;
-                    self.first_nested_end = None;
-                    let Some(&c) = buf.get(i) else { break };
-                    self.state = match c {
-                        b'{' => State::Value { depth: 1, in_str: false, esc: false },
-                        b'n' => State::Null,
-                        _ => return Err(FrameError::Malformed("a request must be a JSON object")),
-                    };
-                    i += 1;
-                }
-                State::Null => {
-                    while i < buf.len() && i - self.start < 4 {
-                        if buf[i] != b"null"[i - self.start] {
-                            return Err(FrameError::Malformed("invalid literal"));
-                        }
-                        i += 1;
-                    }
-                    if i - self.start == 4 {
-                        self.pos = i;
-                        return Ok(Some(i));
-                    }
-                    break;
-                }
-                State::Value { mut depth, mut in_str, mut esc } => {
-                    let end = buf.len().min(self.start.saturating_add(self.max_frame));
-                    let mut closed = None;
-                    while i < end {
-                        if in_str {
-                            if esc {
-                                esc = false;
-                                i += 1;
-                                continue;
-                            }
-                            // Jump to the next quote or backslash.
-                            match buf[i..end].iter().position(|&b| b == b'"' || b == b'\\') {
-                                Some(off) => {
-                                    i += off;
-                                    if buf[i] == b'"' {
-                                        in_str = false;
-                                    } else {
-                                        esc = true;
-                                    }
-                                    i += 1;
-                                }
-                                None => i = end,
-                            }
-                        } else {
-                            // Skip bytes that cannot change the nesting.
-                            while i < end && !STRUCTURAL[buf[i] as usize] {
-                                i += 1;
-                            }
-                            if i == end {
-                                break;
-                            }
-                            match buf[i] {
-                                b'"' => in_str = true,
-                                b'{' | b'[' => depth += 1,
-                                _ => {
-                                    depth -= 1;
-                                    if depth == 0 {
-                                        closed = Some(i + 1);
-                                        i += 1;
-                                        break;
-                                    }
-                                    if depth == 1 && self.first_nested_end.is_none() {
-                                        self.first_nested_end = Some(i + 1 - self.start);
-                                    }
-                                }
-                            }
-                            i += 1;
-                        }
-                    }
-                    self.state = State::Value { depth, in_str, esc };
-                    if let Some(e) = closed {
-                        self.pos = e;
-                        return Ok(Some(e));
-                    }
-                    if i - self.start >= self.max_frame && i < buf.len() {
-                        return Err(FrameError::TooLarge { limit: self.max_frame });
-                    }
-                    break;
-                }
+        if self.scanner.idle() {
+            // Whitespace between values is consumed, never buffered as part of a frame.
+            while self.pos < self.buf.len() && matches!(self.buf[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+                self.pos += 1;
+            }
+            self.start = self.pos;
+            self.first_nested_end = None;
+            if self.pos == self.buf.len() {
+                return Ok(None);
             }
         }
-        self.pos = i;
-        if self.state != State::Idle && buf.len() - self.start > self.max_frame {
-            return Err(FrameError::TooLarge { limit: self.max_frame });
+        // Never scan past the bound: a value still open there is too large.
+        let limit = self.buf.len().min(self.start.saturating_add(self.max_frame));
+        match self.scanner.feed(&self.buf[self.pos..limit]) {
+            Ok(Some(n)) => {
+                let end = self.pos + n;
+                self.pos = end;
+                self.first_nested_end = self.scanner.first_nested_end().map(|e| e as usize);
+                self.scanner.reset();
+                Ok(Some(end))
+            }
+            Ok(None) => {
+                self.pos = limit;
+                if self.buf.len() - self.start > self.max_frame {
+                    return Err(FrameError::TooLarge { limit: self.max_frame });
+                }
+                Ok(None)
+            }
+            Err(e) => Err(FrameError::Malformed(e)),
         }
-        Ok(None)
     }
 }
-
-/// Bytes that matter outside strings.
-static STRUCTURAL: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'{' as usize] = true;
-    t[b'}' as usize] = true;
-    t[b'[' as usize] = true;
-    t[b']' as usize] = true;
-    t
-};
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,8 @@
 //	gob-sink [-listen A]                  serve Judge/Graph/P8sRelay over gob, recording items; prints
 //	                                      "LISTEN <addr>", and when stdin closes every item as "Judge <json>",
 //	                                      "Graph <json>" or "P8sRelay <json>" (its value as a string, NaN kept)
+//	json-scan                             for each hex line on stdin, decode one value with json.Decoder and
+//	                                      print "ok <InputOffset>", "err <SyntaxError.Offset>", "eof" or "more"
 //	transfer-push -addr A -from I -to J -batch B
 //	                                      push generated MetricValues with Transfer.Update; print each reply
 //
@@ -21,10 +23,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/rpc"
@@ -620,6 +625,38 @@ func gobSink() {
 	recorded.Unlock()
 }
 
+// ---- json-scan ----
+
+func jsonScan() {
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 64<<20)
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	for in.Scan() {
+		b, err := hex.DecodeString(in.Text())
+		if err != nil {
+			fail("hex: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		// RawMessage: syntax only, no conversion errors (a number out of float64's range is valid JSON).
+		var v json.RawMessage
+		err = dec.Decode(&v)
+		var se *json.SyntaxError
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "ok %d\n", dec.InputOffset())
+		case errors.As(err, &se):
+			fmt.Fprintf(w, "err %d\n", se.Offset)
+		case err == io.EOF:
+			fmt.Fprintln(w, "eof")
+		case err == io.ErrUnexpectedEOF:
+			fmt.Fprintln(w, "more")
+		default:
+			fmt.Fprintf(w, "other %q\n", err.Error())
+		}
+	}
+}
+
 // ---- transfer-push ----
 
 func transferPush(addr string, from, to, batch int) {
@@ -818,6 +855,8 @@ func main() {
 		jsonGolden(*n)
 	case "gob-sink":
 		gobSink()
+	case "json-scan":
+		jsonScan()
 	case "transfer-push":
 		transferPush(*addr, *from, *to, *batch)
 	case "hbs-client":

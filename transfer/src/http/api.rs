@@ -1,7 +1,7 @@
 //! `/api/push`: an array of MetricValue (JSON as in Go, or gzip or MessagePack: [`super::body`]), validated and
 //! queued like `Transfer.Update`.
 
-use super::body::{json_of, BodyError};
+use super::body::{json_of, plain_json, BodyError};
 use super::{data, http_error, MAX_BODY};
 use crate::app::{App, Source};
 use crate::wire::Incoming;
@@ -9,6 +9,7 @@ use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use falcon_proto::gojson;
+use falcon_runtime::body::{read_json_body, JsonBodyError};
 
 pub(super) async fn push(app: &App, req: Request) -> Response {
     // Go rejects only a declared length of zero; a chunked body (no length) gets through.
@@ -17,9 +18,11 @@ pub(super) async fn push(app: &App, req: Request) -> Response {
         return http_error(StatusCode::BAD_REQUEST, "blank body");
     }
     let headers = req.headers().clone();
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+    // Plain JSON is checked as it arrives and refused at its first bad byte, as Go's decoder does.
+    let body = match read_json_body(req.into_body(), MAX_BODY, plain_json(&headers)).await {
         Ok(b) => b,
-        Err(_) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(JsonBodyError::TooLarge(_)) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(_) => return http_error(StatusCode::BAD_REQUEST, "decode error"),
     };
     let body = match json_of(&headers, &body) {
         Ok(b) => b,

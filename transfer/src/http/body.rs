@@ -36,6 +36,11 @@ fn msgpack(h: &HeaderMap) -> bool {
     mime == "application/msgpack" || mime == "application/x-msgpack" || mime == "application/vnd.msgpack"
 }
 
+/// Whether the body is plain JSON (no compression, not MessagePack): then it can be checked as it arrives.
+pub fn plain_json(h: &HeaderMap) -> bool {
+    matches!(gzip(h), Ok(false)) && !msgpack(h)
+}
+
 /// Inflates a gzip body, at most [`MAX_BODY`] bytes.
 pub fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
     let mut out = Vec::new();
