@@ -64,6 +64,15 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
             }),
         )
         .route(
+            "/counter/accept",
+            // Ours: accepts that failed (the open-file limit, usually); the JSON-RPC listener backs off on them.
+            any(|| async {
+                let mut m = BTreeMap::new();
+                m.insert("AcceptErrorCnt", falcon_proto::netutil::accept_errors());
+                data(&m)
+            }),
+        )
+        .route(
             "/counter/hostwrites",
             // Ours: the host-write queue (queued, written, writes, failed writes, dropped) and its length.
             any(|State(h): State<Arc<Hbs>>| async move {

@@ -11,6 +11,19 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
 static REJECT_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
+static ACCEPT_ERROR_LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
+static ACCEPT_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Accepts that failed in this process (at the open-file limit, usually), for the binaries' counters.
+pub fn accept_errors() -> u64 {
+    ACCEPT_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The pause after the `n`th accept failure in a row: 50 ms doubling to 1 s, so a listener at the open-file
+/// limit waits for descriptors to free up instead of spinning on a listen queue it cannot drain.
+fn accept_backoff(n: u32) -> Duration {
+    Duration::from_millis(50u64.saturating_mul(1 << n.min(5))).min(Duration::from_secs(1))
+}
 
 /// Accepts until `shutdown`, running `handle` for each connection in its own task. At most `max_conns` run at
 /// once; beyond that a new connection is closed at once, reported to `on_reject` and logged at a bounded rate.
@@ -26,17 +39,29 @@ pub async fn accept_loop<F, Fut>(
     Fut: Future<Output = ()> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(max_conns.max(1)));
+    let mut failures = 0u32;
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = shutdown.wait() => return,
         };
         let (stream, peer) = match accepted {
-            Ok(x) => x,
+            Ok(x) => {
+                failures = 0;
+                x
+            }
             Err(e) => {
-                // Usually EMFILE; back off instead of spinning.
-                tracing::warn!(error = %e, "{what}: accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Usually EMFILE or ENFILE; back off instead of spinning, count it, and say it now and then.
+                ACCEPT_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let pause = accept_backoff(failures);
+                failures = failures.saturating_add(1);
+                if let Some(n) = ACCEPT_ERROR_LOG.check() {
+                    tracing::warn!(error = %e, suppressed = n, pause_ms = pause.as_millis() as u64, "{what}: accept failed (open-file limit?); backing off");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.wait() => return,
+                }
                 continue;
             }
         };
@@ -145,6 +170,12 @@ pub fn is_trusted<'a>(ip: std::net::IpAddr, trusted: impl IntoIterator<Item = &'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_failures_back_off_to_a_second() {
+        let pauses: Vec<u64> = (0..8).map(|n| accept_backoff(n).as_millis() as u64).collect();
+        assert_eq!(pauses, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+    }
 
     #[test]
     fn go_listen_addresses() {

@@ -242,6 +242,7 @@ const EXTRA_ORDER: &[&str] = &[
     "SendToInfluxdbRequeueCnt",
     "SendToP8sRelayRequeueCnt",
     "SendToP8sRelayDeriveSkipCnt",
+    "AcceptErrorCnt",
 ];
 
 /// One printed counter.
@@ -323,6 +324,7 @@ impl Stats {
                     "TsdbSendCacheCnt" => Some(q.tsdb),
                     "TransferSendCacheCnt" => Some(q.transfer),
                     "P8sRelaySendCacheCnt" => Some(q.p8s_relay),
+                    "AcceptErrorCnt" => Some(falcon_proto::netutil::accept_errors() as usize),
                     _ => None,
                 };
                 match (queue, self.by_name(name)) {

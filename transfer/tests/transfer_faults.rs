@@ -179,3 +179,40 @@ fn garbage_from_peers_closes_their_connections_and_the_transfer_lives_on() {
     assert_eq!(counter(&h, "SocketBadLineCnt"), 2);
     wait_for("judge got it", || judge.judge_count() == 51);
 }
+
+#[test]
+fn at_the_open_file_limit_accepting_backs_off_counts_and_recovers() {
+    let cfg = temp_config(
+        "emfile",
+        &common::outputs_only(r#","socket":{"enabled":true,"listen":"127.0.0.1:0","timeout":3600}"#),
+    );
+    // A low open-file limit for the transfer alone: the shell sets it and becomes the transfer.
+    let bin = env!("CARGO_BIN_EXE_falcon-transfer");
+    let t = falcon_tests::daemon::Daemon::start(
+        std::path::Path::new("/bin/sh"),
+        &["-c", r#"ulimit -n 64 && exec "$0" -c "$1""#, bin, cfg.to_str().unwrap()],
+    )
+    .unwrap();
+    let h = t.addr("http").to_string();
+    let before = counter(&h, "AcceptErrorCnt");
+    // More connections than descriptors: the kernel queues them, accepting them fails with EMFILE.
+    let held: Vec<TcpStream> = (0..120).filter_map(|_| TcpStream::connect(t.addr("socket")).ok()).collect();
+    assert!(held.len() > 64);
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(held);
+    let mut errors = 0;
+    wait_for("the HTTP port answers again", || {
+        errors = std::panic::catch_unwind(|| counter(&h, "AcceptErrorCnt")).unwrap_or(-1);
+        errors >= 0
+    });
+    let errors = errors - before;
+    // Spinning would fail thousands of times in 1.5 s; backing off from 50 ms to 1 s fails a handful of times.
+    assert!(errors > 0 && errors <= 20, "accept errors counted while at the limit: {errors}");
+    assert!(t.log().contains("accept failed (open-file limit?)"), "{}", t.log());
+    // Recovered: a new connection is served.
+    let mut s = TcpStream::connect(t.addr("socket")).unwrap();
+    s.write_all(b"update h1 m.after.emfile 1795261500 1 GAUGE 60\nquit\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    wait_for("the line after the limit", || counter(&h, "SocketRecvCnt") == 1);
+}
