@@ -192,9 +192,15 @@ impl Agent {
         read(&self.trustable)
     }
 
-    /// Whether a caller may use the routes that change state: loopback, or an IP HBS lists as trustable.
+    /// Whether a caller's address is trusted: loopback, or an IP HBS lists as trustable.
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
         falcon_proto::netutil::is_trusted(ip, self.trustable_ips().unwrap_or_default().iter())
+    }
+
+    /// Whether a caller may use the routes that change state: it sent `http.token`, or its address is trusted
+    /// and `http.tokenRequired` is off.
+    pub fn admits(&self, headers: &axum::http::HeaderMap, ip: IpAddr) -> bool {
+        self.config().http.gate().admit(headers, self.is_trusted(ip)).allowed()
     }
 }
 

@@ -125,12 +125,31 @@ go_struct! {
         pub listen: String = "listen",
         /// Enables `/run` (still only for trusted callers).
         pub backdoor: bool = "backdoor",
+        /// Ours: a bearer token that lets a caller use the state-changing routes from any address. Never shown.
+        #[serde(skip_serializing)]
+        pub token: String = "token",
+        /// Ours: only the token lets a caller in, loopback included.
+        #[serde(skip_serializing)]
+        pub token_required: bool = "tokenRequired",
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { enabled: true, listen: ":1988".into(), backdoor: false }
+        HttpConfig {
+            enabled: true,
+            listen: ":1988".into(),
+            backdoor: false,
+            token: String::new(),
+            token_required: false,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The token settings of the state-changing routes.
+    pub fn gate(&self) -> falcon_runtime::auth::Gate<'_> {
+        falcon_runtime::auth::Gate { token: &self.token, required: self.token_required }
     }
 }
 
@@ -336,6 +355,12 @@ impl Config {
 
     /// Rejects values that cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.http.token_required && self.http.token.is_empty() {
+            return Err(invalid(
+                "http.tokenRequired",
+                "set, but http.token is empty: nobody could use the admin routes",
+            ));
+        }
         if self.transfer.enabled && self.transfer.interval <= 0 {
             return Err(invalid("transfer.interval", "must be a positive number of seconds"));
         }

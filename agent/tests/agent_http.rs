@@ -150,3 +150,29 @@ fn bad_configs_are_refused_with_the_key() {
     assert!(text.contains("cpu              ... ok") && text.contains("memory           ... ok"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn admin_routes_take_a_bearer_token_and_can_require_it() {
+    let rt = runtime();
+    let transfer = fake_transfer(&rt, "127.0.0.1:0", Default::default());
+    let dir = temp_dir("token");
+    let state = Arc::new(Mutex::new(HbsState { trustable: "127.0.0.1".into(), ..Default::default() }));
+    let (hbs, _s) = fake_hbs(&rt, state);
+    let http_cfg = r#","http":{"enabled":true,"listen":"127.0.0.1:0","token":"ag-t0k3n-zz","tokenRequired":true}"#;
+    let cfg = config(&hbs, &[&transfer.addr], r#"{"enabled":false}"#, http_cfg);
+    let agent = start_agent(&dir, &cfg);
+    let h = agent.addr("http").to_string();
+    let with = |token: &str, path: &str| {
+        let auth = format!("Bearer {token}");
+        http::request_with(&h, "GET", path, None, "text/plain", &[("Authorization", auth.as_str())]).unwrap()
+    };
+    for path in ["/plugin/update", "/plugin/reset", "/config/reload", "/exit"] {
+        assert_eq!(http::get(&h, path).body, "no privilege", "{path}: loopback is not enough when required");
+        assert_eq!(with("wrong", path).body, "no privilege", "{path}");
+    }
+    assert_eq!(with("ag-t0k3n-zz", "/plugin/update").body, "plugin not enabled", "let in");
+    let r = with("ag-t0k3n-zz", "/config/reload");
+    assert!(r.body.starts_with(r#"{"msg":"success","data":{"#), "{}", r.body);
+    assert!(!r.body.contains("ag-t0k3n-zz"), "the token is never shown: {}", r.body);
+    assert!(!agent.log().contains("ag-t0k3n-zz"), "the token is never logged");
+}

@@ -6,15 +6,18 @@ use crate::http::{data, text};
 use crate::state::Hbs;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-fn trusted(h: &Hbs, ip: IpAddr) -> bool {
-    falcon_proto::netutil::is_trusted(ip, h.config().trustable.iter())
+/// A caller with `http.token`, or from loopback or a trustable IP unless `http.tokenRequired` is set.
+fn trusted(h: &Hbs, ip: IpAddr, headers: &HeaderMap) -> bool {
+    let cfg = h.config();
+    let by_address = falcon_proto::netutil::is_trusted(ip, cfg.trustable.iter());
+    cfg.http.gate().admit(headers, by_address).allowed()
 }
 
 fn refused() -> Response {
@@ -26,8 +29,8 @@ pub fn routes() -> Router<Arc<Hbs>> {
     Router::new().route("/admin/export", get(export)).route("/admin/apply", post(apply))
 }
 
-async fn export(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
-    if !trusted(&h, peer.ip()) {
+async fn export(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    if !trusted(&h, peer.ip(), &headers) {
         return refused();
     }
     match tokio::task::spawn_blocking(move || h.store.export()).await {
@@ -37,8 +40,13 @@ async fn export(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<Socket
     }
 }
 
-async fn apply(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {
-    if !trusted(&h, peer.ip()) {
+async fn apply(
+    State(h): State<Arc<Hbs>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !trusted(&h, peer.ip(), &headers) {
         return refused();
     }
     let op: Op = match serde_json::from_slice(&body) {

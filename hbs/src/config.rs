@@ -14,12 +14,25 @@ go_struct! {
         pub enabled: bool = "enabled",
         /// `host:port`.
         pub listen: String = "listen",
+        /// Ours: a bearer token that lets a caller use the state-changing routes from any address. Never shown.
+        #[serde(skip_serializing)]
+        pub token: String = "token",
+        /// Ours: only the token lets a caller in, loopback included.
+        #[serde(skip_serializing)]
+        pub token_required: bool = "tokenRequired",
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { enabled: true, listen: "0.0.0.0:6031".into() }
+        HttpConfig { enabled: true, listen: "0.0.0.0:6031".into(), token: String::new(), token_required: false }
+    }
+}
+
+impl HttpConfig {
+    /// The token settings of the state-changing routes.
+    pub fn gate(&self) -> falcon_runtime::auth::Gate<'_> {
+        falcon_runtime::auth::Gate { token: &self.token, required: self.token_required }
     }
 }
 
@@ -81,6 +94,12 @@ impl Config {
         }
         if cfg.database.is_empty() {
             return Err(ConfigError::Invalid { key: "database".into(), reason: "empty".into() });
+        }
+        if cfg.http.token_required && cfg.http.token.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "http.tokenRequired".into(),
+                reason: "set, but http.token is empty: nobody could use the admin routes".into(),
+            });
         }
         Ok(cfg)
     }

@@ -138,8 +138,13 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
         .with_state(hbs)
 }
 
-async fn config_reload(State(h): State<Arc<Hbs>>, ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
-    if !peer.ip().is_loopback() {
+async fn config_reload(
+    State(h): State<Arc<Hbs>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    // Loopback, as in Go, or a caller with `http.token`.
+    if !h.config().http.gate().admit(&headers, peer.ip().is_loopback()).allowed() {
         return text("no privilege");
     }
     match h.reload_config() {

@@ -194,3 +194,33 @@ fn admin_cli_and_http(backend: Backend) {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("already exists"));
 }
+
+#[test]
+fn admin_routes_take_a_bearer_token_and_can_require_it() {
+    let t = TestDb::new(Backend::Sqlite, "token");
+    let hbs = start(&t.config(r#","http":{"token":"hbs-t0k3n-zz","tokenRequired":true}"#));
+    let h = hbs.addr("http");
+    let with = |token: &str, path: &str| {
+        let auth = format!("Bearer {token}");
+        falcon_tests::http::request_with(h, "GET", path, None, "text/plain", &[("Authorization", auth.as_str())])
+            .unwrap()
+    };
+    // Loopback alone is not enough once the token is required.
+    assert_eq!(falcon_tests::http::get(h, "/config/reload").body, "no privilege");
+    assert_eq!(falcon_tests::http::get(h, "/admin/export").status, 403);
+    assert_eq!(with("wrong", "/admin/export").status, 403);
+    let r = with("hbs-t0k3n-zz", "/config/reload");
+    assert!(r.body.starts_with(r#"{"msg":"success","data":{"debug":false"#), "{}", r.body);
+    assert!(!r.body.contains("hbs-t0k3n-zz"), "the token is never shown: {}", r.body);
+    assert_eq!(with("hbs-t0k3n-zz", "/admin/export").status, 200);
+    assert!(!hbs.log().contains("hbs-t0k3n-zz"), "the token is never logged");
+    // Required with no token is a config error naming the key.
+    let bad = t.config(r#","http":{"tokenRequired":true}"#);
+    let out = Command::new(env!("CARGO_BIN_EXE_falcon-hbs")).args(["-c", bad.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("http.tokenRequired"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -36,6 +36,35 @@ impl Default for ListenConfig {
 }
 
 go_struct! {
+    /// The `http` section.
+    pub struct HttpConfig => "g.HttpConfig", custom_default {
+        /// Whether to listen.
+        pub enabled: bool = "enabled",
+        /// `host:port`; an empty host means every interface.
+        pub listen: String = "listen",
+        /// Ours: a bearer token that lets a caller use the state-changing routes from any address. Never shown.
+        #[serde(skip_serializing)]
+        pub token: String = "token",
+        /// Ours: only the token lets a caller in, loopback included.
+        #[serde(skip_serializing)]
+        pub token_required: bool = "tokenRequired",
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { enabled: true, listen: "0.0.0.0:6060".into(), token: String::new(), token_required: false }
+    }
+}
+
+impl HttpConfig {
+    /// The token settings of the state-changing routes.
+    pub fn gate(&self) -> falcon_runtime::auth::Gate<'_> {
+        falcon_runtime::auth::Gate { token: &self.token, required: self.token_required }
+    }
+}
+
+go_struct! {
     /// The `socket` section: the `update ...` line protocol.
     pub struct SocketConfig => "g.SocketConfig", custom_default {
         /// Whether to listen.
@@ -486,7 +515,7 @@ go_struct! {
         /// Smallest step in seconds; below 1 means 30.
         pub min_step: i64 = "minStep" as "int",
         /// HTTP API.
-        pub http: ListenConfig = "http",
+        pub http: HttpConfig = "http",
         /// JSON-RPC receiver.
         pub rpc: ListenConfig = "rpc",
         /// Line-protocol receiver.
@@ -530,7 +559,7 @@ impl Default for Config {
         Config {
             debug: true,
             min_step: 30,
-            http: ListenConfig { enabled: true, listen: "0.0.0.0:6060".into() },
+            http: HttpConfig::default(),
             rpc: ListenConfig { enabled: true, listen: "0.0.0.0:8433".into() },
             socket: SocketConfig::default(),
             judge: ClusterConfig::default(),
@@ -612,10 +641,15 @@ impl Config {
 
     /// Rejects settings that cannot work, naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (name, l) in [("http", &self.http), ("rpc", &self.rpc)] {
-            if l.enabled && l.listen.is_empty() {
+        for (name, enabled, listen) in
+            [("http", self.http.enabled, &self.http.listen), ("rpc", self.rpc.enabled, &self.rpc.listen)]
+        {
+            if enabled && listen.is_empty() {
                 return Err(invalid(&format!("{name}.listen"), "empty while enabled"));
             }
+        }
+        if self.http.token_required && self.http.token.is_empty() {
+            return Err(invalid("http.tokenRequired", "set, but http.token is empty: nobody could reload"));
         }
         if self.socket.enabled {
             if self.socket.listen.is_empty() {

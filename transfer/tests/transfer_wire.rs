@@ -435,3 +435,25 @@ fn p8s_relay_reaches_go_sinks_on_heads_ring_with_every_field() {
         }
     }
 }
+
+#[test]
+fn config_reload_takes_a_bearer_token_and_can_require_it() {
+    let cfg = temp_config(
+        "token",
+        &common::outputs_only(
+            r#","http":{"enabled":true,"listen":"127.0.0.1:0","token":"tr-t0k3n-zz","tokenRequired":true}"#,
+        ),
+    );
+    let t = transfer(&cfg);
+    let h = t.addr("http").to_string();
+    let with = |token: &str| {
+        let auth = format!("Bearer {token}");
+        http::request_with(&h, "GET", "/config/reload", None, "text/plain", &[("Authorization", auth.as_str())])
+            .unwrap()
+    };
+    assert_eq!(http::get(&h, "/config/reload").body, r#"{"msg":"success","data":"no privilege"}"#);
+    assert_eq!(with("nope").body, r#"{"msg":"success","data":"no privilege"}"#);
+    assert_eq!(with("tr-t0k3n-zz").body, r#"{"msg":"success","data":"ok"}"#);
+    assert!(!http::get(&h, "/config").body.contains("tr-t0k3n-zz"), "the token is never shown");
+    assert!(!t.log().contains("tr-t0k3n-zz"), "the token is never logged");
+}

@@ -3,6 +3,7 @@
 use super::{data, http_error, msg, text, Peer, State};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
 use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use std::time::Duration;
@@ -25,8 +26,12 @@ pub async fn ips(axum::extract::State(agent): State) -> Response {
 }
 
 /// Re-reads the config file. Go exits on a broken file; here the running config stays and the reply says why.
-pub async fn config_reload(axum::extract::State(agent): State, ConnectInfo(peer): Peer) -> Response {
-    if !agent.is_trusted(peer.ip()) {
+pub async fn config_reload(
+    axum::extract::State(agent): State,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Response {
+    if !agent.admits(&headers, peer.ip()) {
         return text("no privilege");
     }
     match agent.reload() {
@@ -39,8 +44,8 @@ pub async fn config_reload(axum::extract::State(agent): State, ConnectInfo(peer)
 }
 
 /// Stops the agent one second later (cleanly: undelivered batches go to the spool).
-pub async fn exit(axum::extract::State(agent): State, ConnectInfo(peer): Peer) -> Response {
-    if !agent.is_trusted(peer.ip()) {
+pub async fn exit(axum::extract::State(agent): State, ConnectInfo(peer): Peer, headers: HeaderMap) -> Response {
+    if !agent.admits(&headers, peer.ip()) {
         return text("no privilege");
     }
     tokio::spawn(async move {
@@ -56,7 +61,7 @@ pub async fn run(axum::extract::State(agent): State, ConnectInfo(peer): Peer, re
     if !agent.config().http.backdoor {
         return text("/run disabled");
     }
-    if !agent.is_trusted(peer.ip()) {
+    if !agent.admits(req.headers(), peer.ip()) {
         return text("no privilege");
     }
     let body = match axum::body::to_bytes(req.into_body(), 1 << 20).await {

@@ -3,12 +3,13 @@
 use super::{data, text, Peer, State};
 use crate::plugins::git;
 use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use std::path::PathBuf;
 
 /// git pull or clone.
-pub async fn update(axum::extract::State(agent): State, ConnectInfo(peer): Peer) -> Response {
-    if !agent.is_trusted(peer.ip()) {
+pub async fn update(axum::extract::State(agent): State, ConnectInfo(peer): Peer, headers: HeaderMap) -> Response {
+    if !agent.admits(&headers, peer.ip()) {
         return text("no privilege");
     }
     let cfg = agent.config();
@@ -22,8 +23,8 @@ pub async fn update(axum::extract::State(agent): State, ConnectInfo(peer): Peer)
 }
 
 /// git reset --hard.
-pub async fn reset(axum::extract::State(agent): State, ConnectInfo(peer): Peer) -> Response {
-    if !agent.is_trusted(peer.ip()) {
+pub async fn reset(axum::extract::State(agent): State, ConnectInfo(peer): Peer, headers: HeaderMap) -> Response {
+    if !agent.admits(&headers, peer.ip()) {
         return text("no privilege");
     }
     let cfg = agent.config();

@@ -21,11 +21,12 @@ pub(super) struct MinStep {
     pub(super) min_step: i64,
 }
 
-/// `/config/reload`: loopback callers only. Re-reads and validates the file. Like Go, the rings, queues,
-/// pools and listeners built at start stay as they are, so the running configuration does not change; unlike
-/// Go, which exits when the file is bad, a bad file is reported and the transfer keeps running.
-pub(super) fn reload(app: &App, peer: SocketAddr) -> Response {
-    if !peer.ip().is_loopback() {
+/// `/config/reload`: loopback callers (as in Go) or callers with `http.token`. Re-reads and validates the file.
+/// Like Go, the rings, queues, pools and listeners built at start stay as they are, so the running
+/// configuration does not change; unlike Go, which exits when the file is bad, a bad file is reported and the
+/// transfer keeps running.
+pub(super) fn reload(app: &App, peer: SocketAddr, headers: &axum::http::HeaderMap) -> Response {
+    if !app.cfg.http.gate().admit(headers, peer.ip().is_loopback()).allowed() {
         return data(&"no privilege");
     }
     let Some(path) = app.config_path.as_ref() else { return data(&"no config file") };

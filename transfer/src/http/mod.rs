@@ -38,7 +38,7 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
         "/version" => text(StatusCode::OK, format!("{}\n", env!("CARGO_PKG_VERSION"))),
         "/workdir" => text(StatusCode::OK, format!("{}\n", common::self_dir())),
         "/config" => data(&app.cfg),
-        "/config/reload" => common::reload(&app, peer),
+        "/config/reload" => common::reload(&app, peer, req.headers()),
         "/counter/all" | "/statistics/all" => data(&app.stats.all(app.sender.queue_lens(), app.head_config())),
         "/counter/extra" => data(&app.stats.extra()),
         "/spool" => data(&app.sender.spool_stats()),
