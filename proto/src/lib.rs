@@ -7,8 +7,10 @@
 //! - [`jsonrpc`]: Go's `net/rpc/jsonrpc` server and client (agent, HBS, transfer RPC).
 //! - [`gob`]: Go's gob encoding and the `net/rpc` gob codec (transfer -> judge/graph).
 //! - [`pool`]: bounded connection pools for fan-out, as Go's `conn_pool`.
+//! - [`connect`]: how a client opens its stream (plain TCP, or a connector such as TLS).
 
 pub mod cli;
+pub mod connect;
 pub mod gob;
 pub mod gojson;
 pub mod jsonrpc;

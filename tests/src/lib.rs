@@ -2,7 +2,8 @@
 //! program ([`gen`]), building and driving that program ([`go`]), running our binaries ([`daemon`]) and a
 //! minimal HTTP client ([`http`]), a fake transfer ([`fake`]), an SNTP server ([`sntp`]) and small helpers ([`util`]).
 //! [`mariadb`] runs a private MariaDB server with our DDL of the `falcon_portal` tables; [`prometheus`], [`victoria`]
-//! and [`influxdb`] run private Prometheus, VictoriaMetrics and InfluxDB 1.x servers for the storage writers.
+//! and [`influxdb`] run private Prometheus, VictoriaMetrics and InfluxDB 1.x servers for the storage writers;
+//! [`pki`] makes a throwaway CA and certificates for the TLS tests.
 
 pub mod daemon;
 pub mod fake;
@@ -11,6 +12,7 @@ pub mod go;
 pub mod http;
 pub mod influxdb;
 pub mod mariadb;
+pub mod pki;
 pub mod prometheus;
 mod server;
 pub mod sntp;

@@ -7,14 +7,13 @@
 
 use super::envelope::{parse_response, write_request};
 use super::frame::{FrameReader, DEFAULT_MAX_FRAME};
+use crate::connect::BoxStream;
 use crate::gojson::{self, GoDecode};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -28,6 +27,8 @@ pub struct ClientConfig {
     pub call_timeout: Duration,
     /// Largest reply accepted.
     pub max_frame: usize,
+    /// How the stream is opened (TLS, for instance); plain TCP when None. The dial timeout covers it all.
+    pub connector: Option<Arc<dyn crate::connect::Connector>>,
 }
 
 impl Default for ClientConfig {
@@ -36,6 +37,7 @@ impl Default for ClientConfig {
             dial_timeout: Duration::from_secs(1),
             call_timeout: Duration::from_secs(10),
             max_frame: DEFAULT_MAX_FRAME,
+            connector: None,
         }
     }
 }
@@ -94,7 +96,7 @@ struct Pending {
 }
 
 struct Conn {
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<tokio::io::WriteHalf<BoxStream>>,
     pending: Arc<Mutex<Pending>>,
     reader: JoinHandle<()>,
 }
@@ -167,14 +169,10 @@ impl Client {
             }
         }
         *slot = None;
-        let dial = tokio::time::timeout(self.cfg.dial_timeout, TcpStream::connect(&self.addr)).await;
-        let stream = match dial {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(CallError::Dial { addr: self.addr.clone(), reason: e.to_string() }),
-            Err(_) => return Err(CallError::Dial { addr: self.addr.clone(), reason: "i/o timeout".into() }),
-        };
-        let _ = stream.set_nodelay(true);
-        let (rd, wr) = stream.into_split();
+        let stream = crate::connect::open(self.cfg.connector.as_ref(), &self.addr, self.cfg.dial_timeout)
+            .await
+            .map_err(|reason| CallError::Dial { addr: self.addr.clone(), reason })?;
+        let (rd, wr) = tokio::io::split(stream);
         let pending = Arc::new(Mutex::new(Pending::default()));
         let reader = tokio::spawn(read_loop(rd, pending.clone(), self.addr.clone(), self.cfg.max_frame));
         let conn = Arc::new(Conn { writer: tokio::sync::Mutex::new(wr), pending, reader });
@@ -253,7 +251,7 @@ impl Client {
     }
 }
 
-async fn read_loop(rd: tokio::net::tcp::OwnedReadHalf, pending: Arc<Mutex<Pending>>, addr: String, max_frame: usize) {
+async fn read_loop(rd: tokio::io::ReadHalf<BoxStream>, pending: Arc<Mutex<Pending>>, addr: String, max_frame: usize) {
     let mut frames = FrameReader::new(rd, max_frame);
     let err = loop {
         let frame = match frames.next_frame().await {
