@@ -47,6 +47,21 @@ pub struct Agent {
     pub shell_checks: crate::shellchecks::ShellChecks,
     /// Stops the agent (`/exit`, signals).
     pub exit: ShutdownTrigger,
+    /// How streams to HBS are opened (`heartbeat.tls`); plain TCP when None.
+    pub hbs_connector: Option<Arc<dyn falcon_proto::connect::Connector>>,
+}
+
+/// The connector of a `tls` section, when it is on; an error names the section.
+fn connector(
+    section: &str,
+    tls: &falcon_runtime::tls::ClientTlsConfig,
+) -> std::io::Result<Option<Arc<dyn falcon_proto::connect::Connector>>> {
+    if !tls.enabled() {
+        return Ok(None);
+    }
+    falcon_runtime::tls::ClientTls::new(tls)
+        .map(|c| Some(c as Arc<dyn falcon_proto::connect::Connector>))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{section}.tls: {e}")))
 }
 
 fn read<T: Clone>(l: &RwLock<T>) -> T {
@@ -66,8 +81,10 @@ impl Agent {
         } else {
             Some(Spool::open(&PathBuf::from(&cfg.transfer.spool), cfg.transfer.spool_max_bytes as u64)?)
         };
+        let hbs_connector = connector("heartbeat", &cfg.heartbeat.tls)?;
         let sender = Sender::new(
             SenderConfig {
+                connector: connector("transfer", &cfg.transfer.tls)?,
                 addrs: cfg.transfer.addrs.clone(),
                 dial_timeout: Duration::from_millis(cfg.transfer.timeout as u64),
                 call_timeout: Duration::from_secs(10),
@@ -113,6 +130,7 @@ impl Agent {
                 stats: CollectorStats::default(),
                 shell_checks,
                 exit,
+                hbs_connector,
             }
         }))
     }

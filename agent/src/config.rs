@@ -57,12 +57,22 @@ go_struct! {
         /// or a timeout, then stay there. When non-empty it wins over `addr`.
         #[serde(skip_serializing)]
         pub addrs: Vec<String> = "addrs",
+        /// Ours: dial over TLS (the server's `tlsListen`); on when `ca` is set.
+        #[serde(skip_serializing)]
+        pub tls: falcon_runtime::tls::ClientTlsConfig = "tls",
     }
 }
 
 impl Default for HeartbeatConfig {
     fn default() -> Self {
-        HeartbeatConfig { enabled: true, addr: "127.0.0.1:6030".into(), interval: 60, timeout: 1000, addrs: Vec::new() }
+        HeartbeatConfig {
+            enabled: true,
+            addr: "127.0.0.1:6030".into(),
+            interval: 60,
+            timeout: 1000,
+            addrs: Vec::new(),
+            tls: Default::default(),
+        }
     }
 }
 
@@ -94,6 +104,9 @@ go_struct! {
         /// Ours: the spool file's bound in bytes.
         #[serde(skip_serializing)]
         pub spool_max_bytes: i64 = "spoolMaxBytes",
+        /// Ours: dial over TLS (the server's `tlsListen`); on when `ca` is set.
+        #[serde(skip_serializing)]
+        pub tls: falcon_runtime::tls::ClientTlsConfig = "tls",
     }
 }
 
@@ -112,6 +125,7 @@ impl Default for TransferConfig {
             buffer_items: DEFAULT_BUFFER_ITEMS,
             spool: String::new(),
             spool_max_bytes: DEFAULT_SPOOL_MAX_BYTES,
+            tls: Default::default(),
         }
     }
 }

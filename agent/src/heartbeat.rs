@@ -56,6 +56,7 @@ pub fn spawn(agent: Arc<Agent>, shutdown: Shutdown) {
         ClientConfig {
             dial_timeout: Duration::from_millis(cfg.heartbeat.timeout as u64),
             call_timeout: Duration::from_secs(10),
+            connector: agent.hbs_connector.clone(),
             ..ClientConfig::default()
         },
     ));

@@ -74,6 +74,8 @@ pub struct SenderConfig {
     pub min_backoff: Duration,
     /// Longest retry delay.
     pub max_backoff: Duration,
+    /// How streams to the transfers are opened (TLS); plain TCP when None.
+    pub connector: Option<Arc<dyn falcon_proto::connect::Connector>>,
 }
 
 /// The sender.
@@ -94,8 +96,12 @@ const SPOOL_REWRITE_AFTER: usize = 64;
 impl Sender {
     /// A sender; `spool` (already opened) is loaded into the queue.
     pub fn new(cfg: SenderConfig, spool: Option<Spool>) -> Arc<Sender> {
-        let client_cfg =
-            ClientConfig { dial_timeout: cfg.dial_timeout, call_timeout: cfg.call_timeout, ..ClientConfig::default() };
+        let client_cfg = ClientConfig {
+            dial_timeout: cfg.dial_timeout,
+            call_timeout: cfg.call_timeout,
+            connector: cfg.connector.clone(),
+            ..ClientConfig::default()
+        };
         let clients = cfg.addrs.iter().map(|a| Client::new(a.clone(), client_cfg.clone())).collect();
         let s = Arc::new(Sender {
             cfg,
@@ -385,6 +391,7 @@ mod tests {
             max_items: 5,
             min_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(1),
+            connector: None,
         };
         let s = Sender::new(cfg, None);
         s.submit(&[item(1), item(2)]);

@@ -55,6 +55,18 @@ go_struct! {
         pub trustable: Vec<String> = "trustable",
         /// HTTP API.
         pub http: HttpConfig = "http",
+        /// Ours: a second JSON-RPC listener, over TLS (empty: none).
+        #[serde(skip_serializing)]
+        pub tls_listen: String = "tlsListen",
+        /// Ours: PEM certificate chain of the TLS listener.
+        #[serde(skip_serializing)]
+        pub cert: String = "cert",
+        /// Ours: its PEM private key.
+        #[serde(skip_serializing)]
+        pub key: String = "key",
+        /// Ours: PEM CA that clients' certificates must chain to (mutual TLS); empty: no client certificate.
+        #[serde(skip_serializing)]
+        pub client_ca: String = "clientCA",
     }
 }
 
@@ -69,6 +81,10 @@ impl Default for Config {
             listen: ":6030".into(),
             trustable: vec![String::new()],
             http: HttpConfig::default(),
+            tls_listen: String::new(),
+            cert: String::new(),
+            key: String::new(),
+            client_ca: String::new(),
         }
     }
 }
@@ -95,6 +111,9 @@ impl Config {
         if cfg.database.is_empty() {
             return Err(ConfigError::Invalid { key: "database".into(), reason: "empty".into() });
         }
+        if !cfg.tls_listen.is_empty() && (cfg.cert.is_empty() || cfg.key.is_empty()) {
+            return Err(ConfigError::Invalid { key: "tlsListen".into(), reason: "needs cert and key".into() });
+        }
         if cfg.http.token_required && cfg.http.token.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "http.tokenRequired".into(),
@@ -102,6 +121,15 @@ impl Config {
             });
         }
         Ok(cfg)
+    }
+
+    /// The TLS listener's files, when it is configured.
+    pub fn tls_files(&self) -> Option<falcon_runtime::tls::ServerFiles> {
+        (!self.tls_listen.is_empty()).then(|| falcon_runtime::tls::ServerFiles {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            client_ca: self.client_ca.clone(),
+        })
     }
 
     /// `Agent.TrustableIps`'s reply.

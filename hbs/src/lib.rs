@@ -35,16 +35,48 @@ pub struct Running {
     pub rpc: SocketAddr,
     /// HTTP, when enabled.
     pub http: Option<SocketAddr>,
+    /// JSON-RPC over TLS, when configured.
+    pub rpc_tls: Option<SocketAddr>,
 }
 
 /// Starts the RPC and HTTP servers and the cache loops.
 pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running> {
     let cfg = hbs.config();
     let addr = falcon_proto::netutil::listen_addr(&cfg.listen);
-    let (rpc, _) =
+    let (rpc, server) =
         falcon_proto::jsonrpc::server::spawn(&addr, rpc::registry(hbs.clone()), Default::default(), shutdown.clone())
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
+    let rpc_tls = match cfg.tls_files() {
+        Some(files) => {
+            let tls = falcon_runtime::tls::ServerTls::new(files, "rpc-tls")
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("tlsListen: {e}")))?;
+            let a = falcon_proto::netutil::listen_addr(&cfg.tls_listen);
+            let l = tokio::net::TcpListener::bind(&a)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("tlsListen {a}: {e}")))?;
+            let local = l.local_addr()?;
+            let _ = hbs.rpc_tls.set(tls.clone());
+            tokio::spawn(falcon_proto::netutil::accept_loop(
+                l,
+                10_000,
+                || {},
+                "rpc-tls",
+                shutdown.clone(),
+                move |s, sd| {
+                    let (server, tls) = (server.clone(), tls.clone());
+                    async move {
+                        // A refused handshake is counted and logged by `accept`.
+                        if let Some(s) = tls.accept(s).await {
+                            server.serve_conn(s, sd).await
+                        }
+                    }
+                },
+            ));
+            Some(local)
+        }
+        None => None,
+    };
     let http = if cfg.http.enabled && !cfg.http.listen.is_empty() {
         let a = falcon_proto::netutil::listen_addr(&cfg.http.listen);
         let l = tokio::net::TcpListener::bind(&a)
@@ -64,7 +96,7 @@ pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running
     tokio::spawn(refresh(hbs.clone(), shutdown.clone()));
     tokio::spawn(flush_hosts(hbs.clone(), shutdown.clone()));
     tokio::spawn(watch(hbs, shutdown));
-    Ok(Running { rpc, http })
+    Ok(Running { rpc, http, rpc_tls })
 }
 
 /// Go's loop: reload every 60 s; and forget agents silent for 24 h, once a day.

@@ -211,6 +211,9 @@ async fn serve(cfg: Config, path: PathBuf, db: Arc<dyn Store>) -> ExitCode {
     if let Some(h) = running.http {
         eprintln!("falcon-hbs: listening http {h}");
     }
+    if let Some(t) = running.rpc_tls {
+        eprintln!("falcon-hbs: listening rpc-tls {t}");
+    }
     eprintln!("falcon-hbs: ready");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-hbs started");
     falcon_proto::shutdown::signal().await;

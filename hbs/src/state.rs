@@ -29,6 +29,8 @@ pub struct Hbs {
     pub agents: Mutex<BTreeMap<String, AgentSeen>>,
     /// Host rows waiting to be written.
     pub host_writes: HostWrites,
+    /// The JSON-RPC TLS listener's certificates, once started (reloaded by `/config/reload`).
+    pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
 }
 
 impl Hbs {
@@ -42,6 +44,7 @@ impl Hbs {
             cache: RwLock::new(Arc::new(snap)),
             agents: Mutex::new(BTreeMap::new()),
             host_writes: HostWrites::default(),
+            rpc_tls: std::sync::OnceLock::new(),
         }))
     }
 
@@ -55,6 +58,11 @@ impl Hbs {
 
     /// Re-reads the config file (the database path and listeners apply at the next start).
     pub fn reload_config(&self) -> Result<Arc<Config>, crate::config::ConfigError> {
+        // Certificates are re-read from their files; open connections keep their sessions.
+        if let Some(tls) = self.rpc_tls.get() {
+            tls.reload()
+                .map_err(|e| crate::config::ConfigError::Invalid { key: "cert".into(), reason: e.to_string() })?;
+        }
         let Some(p) = &self.path else { return Ok(self.config()) };
         let new = Arc::new(Config::load(p)?);
         match self.cfg.write() {

@@ -34,14 +34,17 @@ pub struct App {
     pub stats: Arc<Stats>,
     /// Sharding and forwarding.
     pub sender: Arc<Sender>,
+    /// The JSON-RPC TLS listener's certificates, once started (reloaded by `/config/reload`).
+    pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
 }
 
 impl App {
-    /// Builds the sender for `cfg` (loops not started); fails when a spool directory cannot be opened.
-    pub fn new(cfg: Config, config_path: Option<PathBuf>) -> Result<Arc<Self>, crate::spool::SpoolError> {
+    /// Builds the sender for `cfg` (loops not started); fails when a spool directory or the relay's TLS files
+    /// cannot be opened.
+    pub fn new(cfg: Config, config_path: Option<PathBuf>) -> Result<Arc<Self>, crate::sender::BuildError> {
         let stats = Arc::new(Stats::new());
         let sender = Sender::new(&cfg, stats.clone())?;
-        Ok(Arc::new(App { cfg, config_path, stats, sender }))
+        Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new() }))
     }
 
     /// Whether the config has HEAD's sections (then `/counter/all` lists HEAD's counters).

@@ -20,22 +20,6 @@ pub use falcon_proto::cli::ConfigError;
 pub const DEFAULT_QUEUE_SIZE: i64 = 102_400;
 
 go_struct! {
-    /// A listener.
-    pub struct ListenConfig => "g.HttpConfig", custom_default {
-        /// Whether to listen.
-        pub enabled: bool = "enabled",
-        /// `host:port`; an empty host means every interface.
-        pub listen: String = "listen",
-    }
-}
-
-impl Default for ListenConfig {
-    fn default() -> Self {
-        ListenConfig { enabled: true, listen: String::new() }
-    }
-}
-
-go_struct! {
     /// The `http` section.
     pub struct HttpConfig => "g.HttpConfig", custom_default {
         /// Whether to listen.
@@ -61,6 +45,52 @@ impl HttpConfig {
     /// The token settings of the state-changing routes.
     pub fn gate(&self) -> falcon_runtime::auth::Gate<'_> {
         falcon_runtime::auth::Gate { token: &self.token, required: self.token_required }
+    }
+}
+
+go_struct! {
+    /// The `rpc` section: Go's plaintext JSON-RPC listener, and ours over TLS beside it.
+    pub struct RpcConfig => "g.RpcConfig", custom_default {
+        /// Whether to listen.
+        pub enabled: bool = "enabled",
+        /// `host:port`; an empty host means every interface.
+        pub listen: String = "listen",
+        /// Ours: a second listener, JSON-RPC over TLS (empty: none).
+        #[serde(skip_serializing)]
+        pub tls_listen: String = "tlsListen",
+        /// Ours: PEM certificate chain of the TLS listener.
+        #[serde(skip_serializing)]
+        pub cert: String = "cert",
+        /// Ours: its PEM private key.
+        #[serde(skip_serializing)]
+        pub key: String = "key",
+        /// Ours: PEM CA that clients' certificates must chain to (mutual TLS); empty: no client certificate.
+        #[serde(skip_serializing)]
+        pub client_ca: String = "clientCA",
+    }
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        RpcConfig {
+            enabled: true,
+            listen: "0.0.0.0:8433".into(),
+            tls_listen: String::new(),
+            cert: String::new(),
+            key: String::new(),
+            client_ca: String::new(),
+        }
+    }
+}
+
+impl RpcConfig {
+    /// The TLS listener's files, when it is configured.
+    pub fn tls_files(&self) -> Option<falcon_runtime::tls::ServerFiles> {
+        (!self.tls_listen.is_empty()).then(|| falcon_runtime::tls::ServerFiles {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            client_ca: self.client_ca.clone(),
+        })
     }
 }
 
@@ -238,6 +268,9 @@ go_struct! {
         /// Ours: the on-disk overflow of this output's queues.
         #[serde(skip_serializing)]
         pub spool: SpoolConfig = "spool",
+        /// Ours: dial the receiving transfers over TLS (their `rpc.tlsListen`).
+        #[serde(skip_serializing)]
+        pub tls: falcon_runtime::tls::ClientTlsConfig = "tls",
     }
 }
 
@@ -254,6 +287,7 @@ impl Default for RelayConfig {
             cluster: BTreeMap::new(),
             queue_size: DEFAULT_QUEUE_SIZE,
             spool: SpoolConfig::default(),
+            tls: Default::default(),
         }
     }
 }
@@ -517,7 +551,7 @@ go_struct! {
         /// HTTP API.
         pub http: HttpConfig = "http",
         /// JSON-RPC receiver.
-        pub rpc: ListenConfig = "rpc",
+        pub rpc: RpcConfig = "rpc",
         /// Line-protocol receiver.
         pub socket: SocketConfig = "socket",
         /// Judge output.
@@ -560,7 +594,7 @@ impl Default for Config {
             debug: true,
             min_step: 30,
             http: HttpConfig::default(),
-            rpc: ListenConfig { enabled: true, listen: "0.0.0.0:8433".into() },
+            rpc: RpcConfig::default(),
             socket: SocketConfig::default(),
             judge: ClusterConfig::default(),
             graph: ClusterConfig::default(),
@@ -647,6 +681,9 @@ impl Config {
             if enabled && listen.is_empty() {
                 return Err(invalid(&format!("{name}.listen"), "empty while enabled"));
             }
+        }
+        if !self.rpc.tls_listen.is_empty() && (self.rpc.cert.is_empty() || self.rpc.key.is_empty()) {
+            return Err(invalid("rpc.tlsListen", "needs rpc.cert and rpc.key"));
         }
         if self.http.token_required && self.http.token.is_empty() {
             return Err(invalid("http.tokenRequired", "set, but http.token is empty: nobody could reload"));

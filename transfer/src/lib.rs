@@ -50,12 +50,17 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The TLS listener's files.
+    #[error("rpc.tlsListen: {0}")]
+    Tls(#[from] falcon_runtime::tls::TlsError),
 }
 
 /// A started transfer.
 pub struct Running {
     /// The JSON-RPC listener's address, if enabled.
     pub rpc: Option<SocketAddr>,
+    /// The JSON-RPC over TLS listener's address, if configured.
+    pub rpc_tls: Option<SocketAddr>,
     /// The HTTP listener's address, if enabled.
     pub http: Option<SocketAddr>,
     /// The line-protocol listener's address, if enabled.
@@ -78,35 +83,65 @@ async fn bind(what: &'static str, addr: &str) -> Result<TcpListener, StartError>
 pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartError> {
     let (trigger, sd) = shutdown::channel();
     let cfg = &app.cfg;
-    let mut running = Running { rpc: None, http: None, socket: None, app: app.clone(), trigger };
+    let mut running = Running { rpc: None, rpc_tls: None, http: None, socket: None, app: app.clone(), trigger };
 
     // Bind everything first so a port conflict fails the start cleanly.
     let rpc = if cfg.rpc.enabled { Some(bind("rpc", &cfg.rpc.listen).await?) } else { None };
     let http = if cfg.http.enabled { Some(bind("http", &cfg.http.listen).await?) } else { None };
     let socket = if cfg.socket.enabled { Some(bind("socket", &cfg.socket.listen).await?) } else { None };
+    let rpc_tls = match cfg.rpc.tls_files() {
+        Some(files) => {
+            let tls = falcon_runtime::tls::ServerTls::new(files, "rpc-tls")?;
+            Some((bind("rpc-tls", &cfg.rpc.tls_listen).await?, tls))
+        }
+        None => None,
+    };
 
     for (i, send_loop) in app.sender.take_loops().into_iter().enumerate() {
         shards.get(i).spawn(send_loop);
     }
 
-    if let Some(l) = rpc {
+    // The registry only fails on a duplicate name, which cannot happen with two fixed names.
+    let server = receiver::rpc::registry(app.clone()).ok().map(|r| Server::new(r, ServerConfig::default()));
+    if let (Some(l), Some(server)) = (rpc, server.clone()) {
         running.rpc = l.local_addr().ok();
-        // The registry only fails on a duplicate name, which cannot happen with two fixed names.
-        if let Ok(registry) = receiver::rpc::registry(app.clone()) {
-            let server = Server::new(registry, ServerConfig::default());
-            let shards = shards.clone();
-            tokio::spawn(accept_loop(
-                l,
-                10_000,
-                || {},
-                "rpc",
-                sd.clone(),
-                move |stream, sd| {
-                    let (server, shards) = (server.clone(), shards.clone());
-                    async move { shards.serve_on_next(stream, move |s| async move { server.serve_conn(s, sd).await }).await }
-                },
-            ));
-        }
+        let shards = shards.clone();
+        tokio::spawn(accept_loop(
+            l,
+            10_000,
+            || {},
+            "rpc",
+            sd.clone(),
+            move |stream, sd| {
+                let (server, shards) = (server.clone(), shards.clone());
+                async move { shards.serve_on_next(stream, move |s| async move { server.serve_conn(s, sd).await }).await }
+            },
+        ));
+    }
+    if let (Some((l, tls)), Some(server)) = (rpc_tls, server) {
+        running.rpc_tls = l.local_addr().ok();
+        let _ = app.rpc_tls.set(tls.clone());
+        let shards = shards.clone();
+        tokio::spawn(accept_loop(
+            l,
+            10_000,
+            || {},
+            "rpc-tls",
+            sd.clone(),
+            move |stream, sd| {
+                let (server, shards, tls) = (server.clone(), shards.clone(), tls.clone());
+                async move {
+                    shards
+                        .serve_on_next(stream, move |s| async move {
+                            // The handshake runs on the connection's shard; a refused one is counted and logged.
+                            if let Some(s) = tls.accept(s).await {
+                                server.serve_conn(s, sd).await
+                            }
+                        })
+                        .await
+                }
+            },
+        ));
     }
     if let Some(l) = http {
         running.http = l.local_addr().ok();

@@ -73,7 +73,9 @@ async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
         }
     };
     // Stable lines tests and scripts read to find the ports.
-    for (what, addr) in [("rpc", running.rpc), ("http", running.http), ("socket", running.socket)] {
+    for (what, addr) in
+        [("rpc", running.rpc), ("rpc-tls", running.rpc_tls), ("http", running.http), ("socket", running.socket)]
+    {
         if let Some(a) = addr {
             eprintln!("falcon-transfer: listening {what} {a}");
         }

@@ -29,6 +29,13 @@ pub(super) fn reload(app: &App, peer: SocketAddr, headers: &axum::http::HeaderMa
     if !app.cfg.http.gate().admit(headers, peer.ip().is_loopback()).allowed() {
         return data(&"no privilege");
     }
+    // Certificates are re-read from their files; open connections keep their sessions.
+    if let Some(tls) = app.rpc_tls.get() {
+        if let Err(e) = tls.reload() {
+            tracing::error!(error = %e, "config/reload: TLS certificates not reloaded; the running ones stay");
+            return data(&format!("TLS certificates not reloaded: {e}"));
+        }
+    }
     let Some(path) = app.config_path.as_ref() else { return data(&"no config file") };
     match Config::load(path) {
         Ok(new) if new == app.cfg => data(&"ok"),

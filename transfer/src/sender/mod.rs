@@ -41,6 +41,17 @@ fn lane_spool(cfg: &SpoolConfig, output: Output, name: &str, lanes: usize) -> Re
     Spool::open(&std::path::Path::new(dir).join(sub), share).map(Some)
 }
 
+/// Why the outputs could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A spool directory.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    /// The relay's TLS files.
+    #[error("transfer.tls: {0}")]
+    Tls(#[from] falcon_runtime::tls::TlsError),
+}
+
 /// One lane's spool, as `/spool` shows it.
 #[derive(Debug, serde::Serialize)]
 pub struct LaneSpool {
@@ -107,7 +118,7 @@ fn pool_cfg(conns: i64, idle: i64, conn_ms: i64, call_ms: i64) -> PoolConfig {
 impl Sender {
     /// Builds rings, queues, spools and pools from a validated config; [`take_loops`](Self::take_loops) gives
     /// the send loops. Fails when a configured spool directory cannot be opened.
-    pub fn new(cfg: &Config, stats: Arc<Stats>) -> Result<Arc<Self>, SpoolError> {
+    pub fn new(cfg: &Config, stats: Arc<Stats>) -> Result<Arc<Self>, BuildError> {
         let min_step = cfg.effective_min_step();
         let mut loops: Vec<SendLoop> = Vec::new();
         let mut judge_pools = BTreeMap::new();
@@ -117,7 +128,7 @@ impl Sender {
                            c: &crate::config::ClusterConfig,
                            pools: &mut BTreeMap<String, Arc<ConnPool<GobDialer>>>| {
             let Ok(ring) = HashRing::new(c.cluster.keys().cloned(), c.replicas.max(1) as usize) else {
-                return Ok(None);
+                return Ok::<_, SpoolError>(None);
             };
             let lane_count = c.cluster_list.values().map(|n| n.addrs.len()).sum();
             let mut node_lanes = Vec::new();
@@ -191,7 +202,7 @@ impl Sender {
         });
         let tsdb = tsdb.transpose()?;
 
-        let relay = cfg.relay().map(|r| -> Result<_, SpoolError> {
+        let relay = cfg.relay().map(|r| -> Result<_, BuildError> {
             let lane = Lane::with_spool(
                 Output::Transfer,
                 "",
@@ -201,8 +212,16 @@ impl Sender {
                 lane_spool(&r.spool, Output::Transfer, "", 1)?,
             );
             let pcfg = pool_cfg(r.max_conns, r.max_idle, r.conn_timeout, r.call_timeout);
+            let connector = match r.tls.enabled() {
+                true => Some(falcon_runtime::tls::ClientTls::new(&r.tls)? as Arc<dyn falcon_proto::connect::Connector>),
+                false => None,
+            };
             let dialer = JsonRpcDialer {
-                client: falcon_proto::jsonrpc::ClientConfig { call_timeout: pcfg.call_timeout, ..Default::default() },
+                client: falcon_proto::jsonrpc::ClientConfig {
+                    call_timeout: pcfg.call_timeout,
+                    connector,
+                    ..Default::default()
+                },
             };
             let hosts = r
                 .cluster
@@ -284,7 +303,7 @@ impl Sender {
                     pause: Duration::ZERO,
                 };
                 loops.push(Box::pin(lane::run(lane.clone(), Arc::new(d), policy, stats.clone())));
-                Ok(Some(lane))
+                Ok::<_, SpoolError>(Some(lane))
             }
             Err(e) => {
                 tracing::error!(error = %e, "influxdb output not usable");
