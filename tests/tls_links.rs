@@ -102,6 +102,28 @@ fn our_components_over_mutual_tls_and_go_clients_on_plaintext_at_once() {
     let mut go_hbs = GoProcess::start(&["hbs-client", "-addr", hbs.addr("rpc")]);
     assert_eq!(go_hbs.line(), r#"{"code":0}"#, "Agent.ReportStatus from a Go client on the plaintext port");
 
+    // The relay of another transfer into this one, over TLS.
+    let relay_cfg = write(
+        &d.join("relay.json"),
+        &format!(
+            r#"{{"debug":false,"http":{{"enabled":true,"listen":"127.0.0.1:0"}},"rpc":{{"enabled":false}},
+            "socket":{{"enabled":false}},"judge":{{"enabled":false}},"graph":{{"enabled":false}},
+            "transfer":{{"enabled":true,"batch":10,"cluster":{{"t1":"{}"}},"tls":{good}}}}}"#,
+            t.addr("rpc-tls")
+        ),
+    );
+    let relay = Daemon::start(&workspace_bin("falcon-transfer"), &["-c", &relay_cfg]).unwrap();
+    let r = http::post_json(
+        relay.addr("http"),
+        "/api/push",
+        r#"[{"endpoint":"relayed-host","metric":"m","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":1795261500}]"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("relayed over TLS", 15, || archived(&d, "server", "relayed-host"));
+    // Certificates reload on /config/reload; connections keep working.
+    assert_eq!(http::get(t.addr("http"), "/config/reload").body, r#"{"msg":"success","data":"ok"}"#);
+    assert!(t.log().contains("TLS certificates reloaded"), "{}", t.log());
+
     // No client certificate: the transfer refuses the handshake and says so.
     let _b = agent(&d, "no-cert-host", "", "{}", t.addr("rpc-tls"), &tls(&pki, "ca.pem", false));
     wait_for("the refusal in the transfer's log", 15, || t.log().contains("TLS handshake refused"));
