@@ -3,12 +3,14 @@
 //! minimal HTTP client ([`http`]), a fake transfer ([`fake`]), an SNTP server ([`sntp`]) and small helpers ([`util`]).
 //! [`mariadb`] runs a private MariaDB server with our DDL of the `falcon_portal` tables; [`prometheus`], [`victoria`]
 //! and [`influxdb`] run private Prometheus, VictoriaMetrics and InfluxDB 1.x servers for the storage writers;
-//! [`pki`] makes a throwaway CA and certificates for the TLS tests.
+//! [`pki`] makes a throwaway CA and certificates for the TLS tests; [`gobsink`] is a counting judge/graph node
+//! for load runs.
 
 pub mod daemon;
 pub mod fake;
 pub mod gen;
 pub mod go;
+pub mod gobsink;
 pub mod http;
 pub mod influxdb;
 pub mod mariadb;

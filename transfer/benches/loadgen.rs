@@ -19,14 +19,11 @@
 //! nearly all CPU they use is socket work; the transfer's CPU is read from /proc/<pid>/stat and its peak RSS
 //! from VmHWM.
 
-use falcon_proto::gob::decode::{Decoder, Message};
-use falcon_proto::gob::stream::MessageReader;
-use falcon_proto::gob::wire::Reader;
-use falcon_proto::gob::{Encoder, FromGob, RequestHeader, ResponseHeader};
 use falcon_proto::gojson;
 use falcon_proto::jsonrpc::{Client, ClientConfig};
-use falcon_proto::model::{GoValue, MetricValue, SimpleRpcResponse, TransferResponse};
+use falcon_proto::model::{GoValue, MetricValue, TransferResponse};
 use falcon_tests::daemon::Daemon;
+use falcon_tests::gobsink::GobSink;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,11 +83,11 @@ fn opts() -> Opts {
     o
 }
 
-/// A gob sink that answers every Send and counts the items of its argument without decoding them.
+/// A counting gob sink on a free port (kept running for the whole run).
 async fn sink(counter: Arc<AtomicU64>) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
-    let addr = l.local_addr().expect("addr").to_string();
-    serve_sink(l, counter);
+    let s = GobSink::start("127.0.0.1:0", counter).await.expect("bind sink");
+    let addr = s.addr.clone();
+    std::mem::forget(s);
     addr
 }
 
@@ -99,53 +96,10 @@ async fn late_sink(counter: Arc<AtomicU64>, down: Duration) -> String {
     let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("reserve a port");
     tokio::spawn(async move {
         tokio::time::sleep(down).await;
-        let l = tokio::net::TcpListener::bind(addr).await.expect("sink port taken meanwhile");
-        serve_sink(l, counter);
+        let s = GobSink::start(&addr.to_string(), counter).await.expect("sink port taken meanwhile");
+        std::mem::forget(s);
     });
     addr.to_string()
-}
-
-fn serve_sink(l: tokio::net::TcpListener, counter: Arc<AtomicU64>) {
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let _ = s.set_nodelay(true);
-                let (rd, mut wr) = s.into_split();
-                let mut reader = MessageReader::new(rd, 64 << 20);
-                let mut dec = Decoder::new();
-                let mut enc = Encoder::new();
-                let mut out = Vec::new();
-                let mut header: Option<RequestHeader> = None;
-                while let Ok(Some(msg)) = reader.next_message().await {
-                    let mut r = Reader::new(msg);
-                    let Ok(id) = r.int() else { return };
-                    if header.is_none() || id < 0 {
-                        // Type definitions and the small header go through the decoder.
-                        match dec.decode_message(msg) {
-                            Ok(Message::Value(_, v)) => header = RequestHeader::from_gob(v).ok(),
-                            Ok(Message::TypeDef(_)) => {}
-                            Err(_) => return,
-                        }
-                        continue;
-                    }
-                    // The argument: skip the singleton delta, read the slice length.
-                    let n = r.uint().and_then(|_| r.uint()).unwrap_or(0);
-                    counter.fetch_add(n, Relaxed);
-                    let Some(h) = header.take() else { return };
-                    out.clear();
-                    enc.encode(
-                        &ResponseHeader { service_method: h.service_method, seq: h.seq, error: String::new() },
-                        &mut out,
-                    );
-                    enc.encode(&SimpleRpcResponse { code: 0 }, &mut out);
-                    if wr.write_all(&out).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
 }
 
 fn proc_stat(pid: u32) -> (f64, u64) {
