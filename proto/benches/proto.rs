@@ -69,6 +69,25 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("jsonrpc_frame");
+    g.throughput(Throughput::Elements(200 * 16));
+    g.bench_function("16_frames_of_200_items", |b| {
+        // The JSON-RPC framer alone (Go's grammar checked byte by byte), over 64 KiB reads as from a socket.
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let stream: Vec<u8> = frame.iter().copied().chain(*b"\n").cycle().take((frame.len() + 1) * 16).collect();
+        b.iter(|| {
+            rt.block_on(async {
+                let mut r = falcon_proto::jsonrpc::frame::FrameReader::new(black_box(&stream[..]), 64 << 20);
+                let mut n = 0;
+                while let Ok(Some(f)) = r.next_frame().await {
+                    n += f.len();
+                }
+                black_box(n)
+            })
+        })
+    });
+    g.finish();
+
     let graph = graph_items(&items);
     let mut g = c.benchmark_group("graph_send");
     g.throughput(Throughput::Elements(200));

@@ -61,8 +61,8 @@ enum St {
     Esc { key: bool },
     /// Inside `\uXXXX`, with `left` hex digits to go.
     Hex { key: bool, left: u8 },
-    /// Inside `true`, `false` or `null`: the word, and the index of the next byte to match.
-    Lit { word: &'static [u8], at: u8 },
+    /// Inside `true`, `false` or `null` ([`LITERALS`] index `word`), at the index of the next byte to match.
+    Lit { word: u8, at: u8 },
     /// After `-`.
     Neg,
     /// After a leading `0`.
@@ -98,6 +98,9 @@ pub struct Scanner {
     value_start: u64,
 }
 
+/// The literals, by the index `St::Lit` keeps (a small state is copied on every byte).
+const LITERALS: [&[u8]; 3] = [b"true", b"false", b"null"];
+
 /// Go's words for a literal that goes wrong at byte `at` of `word`.
 fn literal_context(word: &[u8], at: u8) -> &'static str {
     match (word.first(), at) {
@@ -125,6 +128,33 @@ static STRING_STOP: [bool; 256] = {
     t[b'\\' as usize] = true;
     t
 };
+
+/// The end of the run of plain string bytes (not `"`, `\\`, or a control character) starting at `p`: eight
+/// bytes at a time while none of them stops the run, then byte by byte.
+fn plain_run(bytes: &[u8], mut p: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while p + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[p..p + 8]);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (ONES * b'"' as u64);
+        let backslash = x ^ (ONES * b'\\' as u64);
+        // A byte below 0x20, or equal to either: the classic "has a zero byte" tests (false alarms only send us
+        // to the byte loop).
+        let hit = (x.wrapping_sub(ONES * 0x20) & !x)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash);
+        if hit & HIGHS != 0 {
+            break;
+        }
+        p += 8;
+    }
+    while p < bytes.len() && !STRING_STOP[bytes[p] as usize] {
+        p += 1;
+    }
+    p
+}
 
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -167,16 +197,12 @@ impl Scanner {
         }
     }
 
-    fn err(context: &'static str, byte: u8) -> SyntaxError {
-        SyntaxError { context, byte, offset: 0 }
-    }
-
-    /// Starts a value at byte `b` (not whitespace).
-    fn begin_value(&mut self, b: u8) -> Result<(), SyntaxError> {
-        self.st = match b {
+    /// The state a value starting with byte `b` (not whitespace) begins in; a container is pushed.
+    fn begin(&mut self, b: u8) -> Result<St, &'static str> {
+        Ok(match b {
             b'{' | b'[' => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return Err(Self::err("exceeded max depth", b));
+                    return Err("exceeded max depth");
                 }
                 self.stack.push(b == b'{');
                 if b == b'{' {
@@ -189,179 +215,203 @@ impl Scanner {
             b'-' => St::Neg,
             b'0' => St::Zero,
             b'1'..=b'9' => St::Int,
-            b't' => St::Lit { word: b"true", at: 1 },
-            b'f' => St::Lit { word: b"false", at: 1 },
-            b'n' => St::Lit { word: b"null", at: 1 },
-            _ => return Err(Self::err("looking for beginning of value", b)),
-        };
-        Ok(())
+            b't' => St::Lit { word: 0, at: 1 },
+            b'f' => St::Lit { word: 1, at: 1 },
+            b'n' => St::Lit { word: 2, at: 1 },
+            _ => return Err("looking for beginning of value"),
+        })
     }
 
-    /// A value ended (the byte after it is handled by the caller in `After`).
-    fn end_value(&mut self) {
-        self.st = if self.stack.is_empty() { St::Done } else { St::After };
+    /// The state after a value ended.
+    fn after(&self) -> St {
+        if self.stack.is_empty() {
+            St::Done
+        } else {
+            St::After
+        }
+    }
+
+    /// Closes the innermost container at offset `p` of the current piece; the state after it.
+    fn close(&mut self, p: usize) -> St {
+        self.stack.pop();
+        if self.stack.len() == 1 && self.first_nested_end.is_none() {
+            self.first_nested_end = Some(self.fed + p as u64 + 1 - self.value_start);
+        }
+        self.after()
     }
 
     /// Scans `bytes`; returns the offset just past the top-level value if it ended in them. Bytes after that
     /// are not looked at. Whitespace before the value is skipped. Call [`reset`](Self::reset) before the next.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<usize>, SyntaxError> {
-        let mut i = 0;
-        self.feed_at(bytes, &mut i).map_err(|mut e| {
-            e.offset = self.fed + i as u64;
-            e
+        self.feed_from(bytes).map_err(|(context, p)| SyntaxError {
+            context,
+            byte: bytes.get(p).copied().unwrap_or(0),
+            offset: self.fed + p as u64,
         })
     }
 
-    /// [`feed`](Self::feed) with the position kept in `i`, so that an error can say where it is.
-    fn feed_at(&mut self, bytes: &[u8], i: &mut usize) -> Result<Option<usize>, SyntaxError> {
+    /// [`feed`](Self::feed), with the state and position in locals (the hot loop of every JSON-RPC frame); an
+    /// error carries the offending byte's position in `bytes`.
+    fn feed_from(&mut self, bytes: &[u8]) -> Result<Option<usize>, (&'static str, usize)> {
         let n = bytes.len();
-        while *i < n {
-            let b = bytes[*i];
-            match self.st {
-                St::Done => return Ok(Some(*i)),
+        let mut p = 0;
+        let mut st = self.st;
+        // Leaves the loop with an error at the current byte, keeping the state for a caller that looks.
+        macro_rules! fail {
+            ($ctx:expr) => {{
+                self.st = st;
+                return Err(($ctx, p));
+            }};
+        }
+        macro_rules! begin {
+            ($b:expr) => {
+                match self.begin($b) {
+                    Ok(next) => next,
+                    Err(ctx) => fail!(ctx),
+                }
+            };
+        }
+        while p < n {
+            let b = bytes[p];
+            match st {
+                St::Done => {
+                    self.st = st;
+                    self.fed += p as u64;
+                    return Ok(Some(p));
+                }
                 St::Start => {
                     if is_ws(b) {
-                        *i += 1;
+                        p += 1;
                         continue;
                     }
                     if self.top == Top::ObjectOrNull && b != b'{' && b != b'n' {
-                        return Err(Self::err("looking for beginning of object", b));
+                        fail!("looking for beginning of object");
                     }
-                    self.value_start = self.fed + *i as u64;
-                    self.begin_value(b)?;
+                    self.value_start = self.fed + p as u64;
+                    st = begin!(b);
                 }
                 St::Value => {
                     if !is_ws(b) {
-                        self.begin_value(b)?;
+                        st = begin!(b);
                     }
                 }
                 St::ArrFirst => {
                     if b == b']' {
-                        self.close(*i);
+                        st = self.close(p);
                     } else if !is_ws(b) {
-                        self.begin_value(b)?;
+                        st = begin!(b);
                     }
                 }
                 St::ObjFirst => match b {
-                    b'"' => self.st = St::Str { key: true },
-                    b'}' => self.close(*i),
+                    b'"' => st = St::Str { key: true },
+                    b'}' => st = self.close(p),
                     _ if is_ws(b) => {}
-                    _ => return Err(Self::err("looking for beginning of object key string", b)),
+                    _ => fail!("looking for beginning of object key string"),
                 },
                 St::ObjKey => match b {
-                    b'"' => self.st = St::Str { key: true },
+                    b'"' => st = St::Str { key: true },
                     _ if is_ws(b) => {}
-                    _ => return Err(Self::err("looking for beginning of object key string", b)),
+                    _ => fail!("looking for beginning of object key string"),
                 },
                 St::Colon => match b {
-                    b':' => self.st = St::Value,
+                    b':' => st = St::Value,
                     _ if is_ws(b) => {}
-                    _ => return Err(Self::err("after object key", b)),
+                    _ => fail!("after object key"),
                 },
                 St::After => {
                     let in_object = self.stack.last().copied().unwrap_or(false);
                     match (b, in_object) {
-                        (b',', true) => self.st = St::ObjKey,
-                        (b',', false) => self.st = St::Value,
-                        (b'}', true) | (b']', false) => self.close(*i),
+                        (b',', true) => st = St::ObjKey,
+                        (b',', false) => st = St::Value,
+                        (b'}', true) | (b']', false) => st = self.close(p),
                         _ if is_ws(b) => {}
-                        (_, true) => return Err(Self::err("after object key:value pair", b)),
-                        (_, false) => return Err(Self::err("after array element", b)),
+                        (_, true) => fail!("after object key:value pair"),
+                        (_, false) => fail!("after array element"),
                     }
                 }
                 St::Str { key } => {
-                    // The common case: a run of plain bytes.
-                    let run = bytes[*i..].iter().position(|&c| STRING_STOP[c as usize]).unwrap_or(n - *i);
-                    *i += run;
-                    if *i == n {
+                    p = plain_run(bytes, p);
+                    if p == n {
                         break;
                     }
-                    match bytes[*i] {
-                        b'"' => {
-                            if key {
-                                self.st = St::Colon;
-                            } else {
-                                self.end_value();
-                            }
-                        }
-                        b'\\' => self.st = St::Esc { key },
-                        c => return Err(Self::err("in string literal", c)),
+                    match bytes[p] {
+                        b'"' => st = if key { St::Colon } else { self.after() },
+                        b'\\' => st = St::Esc { key },
+                        _ => fail!("in string literal"),
                     }
                 }
                 St::Esc { key } => match b {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.st = St::Str { key },
-                    b'u' => self.st = St::Hex { key, left: 4 },
-                    _ => return Err(Self::err("in string escape code", b)),
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => st = St::Str { key },
+                    b'u' => st = St::Hex { key, left: 4 },
+                    _ => fail!("in string escape code"),
                 },
                 St::Hex { key, left } => {
                     if !b.is_ascii_hexdigit() {
-                        return Err(Self::err("in \\u hexadecimal character escape", b));
+                        fail!("in \\u hexadecimal character escape");
                     }
-                    self.st = if left == 1 { St::Str { key } } else { St::Hex { key, left: left - 1 } };
+                    st = if left == 1 { St::Str { key } } else { St::Hex { key, left: left - 1 } };
                 }
                 St::Lit { word, at } => {
-                    if word.get(at as usize) != Some(&b) {
-                        return Err(Self::err(literal_context(word, at), b));
+                    let text = LITERALS[word as usize % LITERALS.len()];
+                    if text.get(at as usize) != Some(&b) {
+                        fail!(literal_context(text, at));
                     }
-                    if at as usize + 1 == word.len() {
-                        self.end_value();
-                    } else {
-                        self.st = St::Lit { word, at: at + 1 };
-                    }
+                    st = if at as usize + 1 == text.len() { self.after() } else { St::Lit { word, at: at + 1 } };
                 }
                 St::Neg => match b {
-                    b'0' => self.st = St::Zero,
-                    b'1'..=b'9' => self.st = St::Int,
-                    _ => return Err(Self::err("in numeric literal", b)),
+                    b'0' => st = St::Zero,
+                    b'1'..=b'9' => st = St::Int,
+                    _ => fail!("in numeric literal"),
                 },
                 St::Zero | St::Int | St::Frac | St::Exp => {
-                    let st = self.st;
-                    match b {
-                        b'0'..=b'9' if st != St::Zero => {}
-                        b'.' if st == St::Zero || st == St::Int => self.st = St::Dot,
-                        b'e' | b'E' if st != St::Exp => self.st = St::E,
+                    if st != St::Zero {
+                        // A run of digits continues the number.
+                        while p < n && bytes[p].is_ascii_digit() {
+                            p += 1;
+                        }
+                        if p == n {
+                            break;
+                        }
+                    }
+                    match bytes[p] {
+                        b'.' if st == St::Zero || st == St::Int => st = St::Dot,
+                        b'e' | b'E' if st != St::Exp => st = St::E,
                         _ => {
                             // The number ended at the byte before: look at this one again after it.
-                            self.end_value();
-                            if self.st == St::Done {
-                                self.fed += *i as u64;
-                                return Ok(Some(*i));
+                            st = self.after();
+                            if st == St::Done {
+                                self.st = st;
+                                self.fed += p as u64;
+                                return Ok(Some(p));
                             }
                             continue;
                         }
                     }
                 }
                 St::Dot => match b {
-                    b'0'..=b'9' => self.st = St::Frac,
-                    _ => return Err(Self::err("after decimal point in numeric literal", b)),
+                    b'0'..=b'9' => st = St::Frac,
+                    _ => fail!("after decimal point in numeric literal"),
                 },
                 St::E => match b {
-                    b'+' | b'-' => self.st = St::ESign,
-                    b'0'..=b'9' => self.st = St::Exp,
-                    _ => return Err(Self::err("in exponent of numeric literal", b)),
+                    b'+' | b'-' => st = St::ESign,
+                    b'0'..=b'9' => st = St::Exp,
+                    _ => fail!("in exponent of numeric literal"),
                 },
                 St::ESign => match b {
-                    b'0'..=b'9' => self.st = St::Exp,
-                    _ => return Err(Self::err("in exponent of numeric literal", b)),
+                    b'0'..=b'9' => st = St::Exp,
+                    _ => fail!("in exponent of numeric literal"),
                 },
             }
-            *i += 1;
-            if self.st == St::Done {
-                self.fed += *i as u64;
-                return Ok(Some(*i));
+            p += 1;
+            if st == St::Done {
+                self.st = st;
+                self.fed += p as u64;
+                return Ok(Some(p));
             }
         }
+        self.st = st;
         self.fed += n as u64;
         Ok(None)
-    }
-
-    /// Closes the innermost container at offset `i` of the current piece.
-    fn close(&mut self, i: usize) {
-        self.stack.pop();
-        if self.stack.len() == 1 && self.first_nested_end.is_none() {
-            self.first_nested_end = Some(self.fed + i as u64 + 1 - self.value_start);
-        }
-        self.end_value();
     }
 }
 
