@@ -121,8 +121,15 @@ fn our_components_over_mutual_tls_and_go_clients_on_plaintext_at_once() {
     assert_eq!(r.status, 200, "{}", r.body);
     wait_for("relayed over TLS", 15, || archived(&d, "server", "relayed-host"));
     // Certificates reload on /config/reload; connections keep working.
+    let lines = |d: &Path| {
+        std::fs::read_to_string(d.join("archive-server/archive.jsonl"))
+            .map(|t| t.lines().filter(|l| l.contains("tls-host")).count())
+            .unwrap_or(0)
+    };
+    let before = lines(&d);
     assert_eq!(http::get(t.addr("http"), "/config/reload").body, r#"{"msg":"success","data":"ok"}"#);
-    assert!(t.log().contains("TLS certificates reloaded"), "{}", t.log());
+    wait_for("the reload in the log", 10, || t.log().contains("TLS certificates reloaded"));
+    wait_for("the agent still delivering after the reload", 15, || lines(&d) > before);
 
     // No client certificate: the transfer refuses the handshake and says so.
     let _b = agent(&d, "no-cert-host", "", "{}", t.addr("rpc-tls"), &tls(&pki, "ca.pem", false));

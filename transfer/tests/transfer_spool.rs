@@ -129,8 +129,9 @@ fn what_a_stopped_transfer_held_is_delivered_by_the_next_run() {
     wait_for("a delivery attempt failed", || counter(&h, "SendToGraphRequeueCnt") > 0);
     t.terminate();
     assert!(t.wait(Duration::from_secs(20)).is_some_and(|s| s.success()), "{}", t.log());
+    // The log is read from the process's pipe by a thread: wait for its last lines.
+    wait_for("the spool line in the log", || t.log().contains("kept on disk for the next run"));
     let log = t.log();
-    assert!(log.contains("kept on disk for the next run"), "{log}");
     assert!(!log.contains("undelivered at exit"), "nothing lost but what was in flight: {log}");
 
     let mut sink = GoProcess::start(&["gob-sink", "-listen", &graph_addr]);
