@@ -169,14 +169,26 @@ impl InfluxDb {
         if !db.is_empty() {
             form.push(("db", db));
         }
-        // InfluxDB reads u and p from the URL only, the rest from URL or form alike.
-        let path = match creds {
-            Some((u, p)) => format!("/query?{}", query_string(&[("u", u), ("p", p)])),
-            None => "/query".to_string(),
+        // InfluxDB reads u and p from the URL only, the rest from URL or form alike. Reads go as GET with no body:
+        // InfluxDB answers a refused POST before reading its body and closes, which can reset the connection
+        // under the reply; statements that change things must be POSTed.
+        let read_only = ["SELECT", "SHOW"].iter().any(|w| q.trim_start().to_ascii_uppercase().starts_with(w));
+        let r = if read_only {
+            let mut all = form.clone();
+            if let Some((u, p)) = creds {
+                all.extend([("u", u), ("p", p)]);
+            }
+            crate::http::request(&self.addr(), "GET", &format!("/query?{}", query_string(&all)), None, "")
+                .map_err(|e| format!("influxdb: GET /query: {e}"))?
+        } else {
+            let path = match creds {
+                Some((u, p)) => format!("/query?{}", query_string(&[("u", u), ("p", p)])),
+                None => "/query".to_string(),
+            };
+            let body = query_string(&form);
+            server::post(&self.addr(), &path, body.as_bytes(), "application/x-www-form-urlencoded")
+                .map_err(|e| format!("influxdb: {e}"))?
         };
-        let body = query_string(&form);
-        let r = server::post(&self.addr(), &path, body.as_bytes(), "application/x-www-form-urlencoded")
-            .map_err(|e| format!("influxdb: {e}"))?;
         let what = format!("influxdb: {q}");
         // Errors of the request as a whole come as {"error": ...} with 400, 401 or 500.
         let v = server::json_body(&what, &r, &[200])?;
