@@ -1,0 +1,7 @@
+//! Shared pieces of the targets: driving async code over in-memory streams, and what transfer does with every
+//! accepted point.
+
+pub mod agent_out;
+pub mod chunked;
+pub mod points;
+pub mod runtime;

@@ -1,0 +1,141 @@
+//! The HBS's JSON-RPC service as agents and judges reach it: the real server loop (`jsonrpc::Server`) with the
+//! real methods (`falcon_hbs::rpc::registry`) over an in-memory SQLite database holding one host with a
+//! template, checks and plugins; the input is the client's side of the connection, read in small chunks.
+//!
+//! Checked: the connection ends once the input does, no task panics, and every reply is a frame Go's client
+//! accepts (`parse_response`).
+
+use crate::feedback::{note, note_err, note_n};
+use crate::support::runtime::block_on;
+use falcon_hbs::admin::{Op, StrategyDoc};
+use falcon_hbs::config::Config;
+use falcon_hbs::db::Db;
+use falcon_hbs::state::Hbs;
+use falcon_hbs::store::Store;
+use falcon_proto::jsonrpc::envelope::parse_response;
+use falcon_proto::jsonrpc::frame::FrameReader;
+use falcon_proto::jsonrpc::{Server, ServerConfig};
+use falcon_proto::shutdown::Shutdown;
+use serde_json::value::RawValue;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+/// Host reports queued before the state is rebuilt (the queue is only drained by a database write).
+const MAX_QUEUED: usize = 1000;
+
+thread_local! {
+    static STATE: RefCell<Option<(Arc<Hbs>, Arc<Server>)>> = const { RefCell::new(None) };
+}
+
+/// The database a small estate has: host `vm` in group `g`, bound to a template with a parent, each with
+/// builtin checks and a judge strategy, a plugin dir, an expression.
+fn build() -> Option<(Arc<Hbs>, Arc<Server>)> {
+    let db = Arc::new(Db::memory().ok()?);
+    let strategy = |metric: &str, tags: &str| StrategyDoc {
+        metric: metric.into(),
+        tags: tags.into(),
+        func: "all(#3)".into(),
+        op: ">".into(),
+        right_value: "90".into(),
+        max_step: 3,
+        priority: 2,
+        ..StrategyDoc::default()
+    };
+    let ops = vec![
+        Op::AddHost { hostname: "vm".into() },
+        Op::AddGroup { name: "g".into() },
+        Op::GroupAddHost { group: "g".into(), hostname: "vm".into() },
+        Op::AddTemplate { name: "base".into(), parent: String::new(), action_id: 1 },
+        Op::AddTemplate { name: "web".into(), parent: "base".into(), action_id: 1 },
+        Op::Bind { group: "g".into(), template: "web".into() },
+        Op::AddStrategy { template: "base".into(), strategy: strategy("net.port.listen", "port=22") },
+        Op::AddStrategy { template: "web".into(), strategy: strategy("proc.num", "name=nginx") },
+        Op::AddStrategy { template: "web".into(), strategy: strategy("cpu.idle", "") },
+        Op::AddPlugin { group: "g".into(), dir: "sys/ntp".into() },
+    ];
+    for op in &ops {
+        db.apply(op).ok()?;
+    }
+    let hbs = Hbs::new(Config::default(), None, db).ok()?;
+    let server =
+        Server::new(falcon_hbs::rpc::registry(hbs.clone()), ServerConfig { max_frame: 4096, ..Default::default() });
+    Some((hbs, server))
+}
+
+fn state() -> Option<(Arc<Hbs>, Arc<Server>)> {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.as_ref().is_none_or(|(h, _)| h.host_writes.len() > MAX_QUEUED) {
+            *s = build();
+        }
+        s.clone()
+    })
+}
+
+pub fn run(data: &[u8]) {
+    let Some((hbs, server)) = state() else { return };
+    let replies = block_on(async move {
+        let (srv, cli) = tokio::io::duplex(16 << 10);
+        let both = async { tokio::join!(server.serve_conn(srv, Shutdown::never()), client(cli, data)).1 };
+        tokio::time::timeout(Duration::from_secs(10), both).await
+    });
+    // Forget who reported: the next input starts from the same agents map.
+    if let Ok(mut a) = hbs.agents.lock() {
+        a.clear();
+    }
+    let Some(replies) = replies else { return };
+    let Ok(replies) = replies else { panic!("the JSON-RPC connection did not end within 10 s of the input ending") };
+    check_replies(&replies);
+}
+
+async fn client(io: DuplexStream, data: &[u8]) -> Vec<u8> {
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let write = async {
+        // Small writes: the server sees requests split across reads.
+        for chunk in data.chunks(61) {
+            if wr.write_all(chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    let read = async {
+        let mut out = Vec::new();
+        let _ = rd.read_to_end(&mut out).await;
+        out
+    };
+    tokio::join!(write, read).1
+}
+
+/// Each reply is one JSON object with Go's three keys; when the request's id was one Go's client can send (an
+/// unsigned integer or null), the reply is one Go's client accepts.
+fn check_replies(bytes: &[u8]) {
+    let mut frames = FrameReader::new(bytes, usize::MAX);
+    let mut n = 0;
+    loop {
+        let f = match crate::support::chunked::run_ready(frames.next_frame()) {
+            Some(Ok(Some(f))) => f,
+            Some(Ok(None)) => break,
+            other => panic!("replies do not frame: {other:?}"),
+        };
+        n += 1;
+        // Raw values: the id is echoed as sent, and JSON allows numbers no float holds (`-1e400`).
+        let v: HashMap<String, Box<RawValue>> = serde_json::from_slice(f)
+            .unwrap_or_else(|e| panic!("a reply is not JSON: {e}: {}", String::from_utf8_lossy(f)));
+        let text = || String::from_utf8_lossy(f).into_owned();
+        assert!(["id", "result", "error"].iter().all(|k| v.contains_key(*k)), "a reply without Go's keys: {}", text());
+        let go_id = v.get("id").is_some_and(|id| id.get() == "null" || id.get().parse::<u64>().is_ok());
+        match parse_response(f) {
+            Ok(r) => match r.outcome {
+                Ok(_) => note("ok"),
+                Err(e) => note_err("error", &e),
+            },
+            Err(e) if go_id => panic!("a reply Go's client would refuse: {e}: {}", text()),
+            Err(_) => note("odd-id"),
+        }
+    }
+    note_n("replies", n);
+}
