@@ -6,11 +6,14 @@ use crate::exec::{execute, Limits, Problem};
 use crate::mutate::Mutator;
 use crate::rng::Rng;
 use crate::targets::Target;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// Most entries kept in memory; past it a new entry replaces a random non-seed one.
 const MAX_CORPUS: usize = 4096;
+
+/// Values counted per feature tag (see [`crate::feedback`]); more are not new.
+const MAX_VALUES_PER_TAG: usize = 64;
 
 /// How one run is bounded.
 #[derive(Debug, Clone)]
@@ -111,7 +114,7 @@ pub fn fuzz(target: &Target, cfg: &Config, observer: &mut dyn Observer) -> Repor
         peak_bytes: 0,
         findings: Vec::new(),
     };
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut seen: HashMap<u64, HashSet<u64>> = HashMap::new();
     let mut corpus: Vec<Vec<u8>> = Vec::new();
     let mut last_progress = Instant::now();
     let mut queue = seeds.into_iter();
@@ -135,8 +138,9 @@ pub fn fuzz(target: &Target, cfg: &Config, observer: &mut dyn Observer) -> Repor
             break;
         }
         let mut new = false;
-        for f in e.features {
-            new |= seen.insert(f);
+        for (tag, value) in e.features {
+            let values = seen.entry(tag).or_default();
+            new |= values.len() < MAX_VALUES_PER_TAG && values.insert(value);
         }
         if is_seed {
             // Seeds stay whatever they showed: they are the realistic shapes everything else grows from.
@@ -156,7 +160,7 @@ pub fn fuzz(target: &Target, cfg: &Config, observer: &mut dyn Observer) -> Repor
     }
     report.elapsed = start.elapsed();
     report.corpus = corpus.len();
-    report.features = seen.len();
+    report.features = seen.values().map(HashSet::len).sum();
     report
 }
 

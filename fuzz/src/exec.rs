@@ -66,7 +66,7 @@ pub struct Execution {
     /// Memory, when the counting allocator is installed.
     pub alloc: Usage,
     /// What the target reported (see [`feedback`]).
-    pub features: Vec<u64>,
+    pub features: Vec<(u64, u64)>,
     /// The problem, if any.
     pub problem: Option<Problem>,
 }

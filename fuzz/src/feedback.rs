@@ -1,32 +1,34 @@
 //! What a target tells the engine about one execution, so that inputs reaching new behaviour are kept and
 //! mutated further: stable stand-ins for coverage, which the stable toolchain cannot give in process.
 //!
-//! A feature is a tag (an outcome kind, an error's shape, a bucketed count). An input that produces a feature
-//! no earlier input produced joins the in-memory corpus. Tags must not depend on the clock or on memory
-//! addresses: the supervisor replays runs and expects the same corpus each time.
+//! A feature is a tag with a value (an outcome kind, an error's shape, a bucketed count). An input that
+//! produces a feature no earlier input produced joins the in-memory corpus; the engine counts at most a few
+//! dozen values per tag, so a tag whose values follow the input (an error quoting it) cannot flood the corpus
+//! with noise. Features must not depend on the clock or on memory addresses: the supervisor replays runs and
+//! expects the same corpus each time.
 
 use crate::hash::{extend, fnv1a};
 use std::cell::RefCell;
 use std::fmt::Display;
 
 thread_local! {
-    static FEATURES: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    static FEATURES: RefCell<Vec<(u64, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn push(id: u64) {
-    FEATURES.with(|f| f.borrow_mut().push(id));
+fn push(tag: u64, value: u64) {
+    FEATURES.with(|f| f.borrow_mut().push((tag, value)));
 }
 
 /// Records that `tag` happened.
 pub fn note(tag: &str) {
-    push(fnv1a(tag.as_bytes()));
+    push(fnv1a(tag.as_bytes()), 0);
 }
 
 /// Records `tag` with a count, in power-of-two buckets (0, 1, 2, 3-4, 5-8, ...) so that counts do not make
 /// every input new.
 pub fn note_n(tag: &str, n: usize) {
     let bucket = usize::BITS - n.saturating_sub(1).leading_zeros() + u32::from(n > 0);
-    push(extend(fnv1a(tag.as_bytes()), &bucket.to_le_bytes()));
+    push(extend(fnv1a(tag.as_bytes()), b"#"), u64::from(bucket));
 }
 
 /// Records an error by the shape of its text: runs of digits, quoted text (errors quote the input they
@@ -35,7 +37,7 @@ pub fn note_n(tag: &str, n: usize) {
 /// number` another. Otherwise every mutation of a rejected input would look new.
 pub fn note_err(tag: &str, err: &dyn Display) {
     let text = err.to_string();
-    let mut h = extend(fnv1a(tag.as_bytes()), b":");
+    let mut h = fnv1a(b"");
     let (mut last_digit, mut quoted, mut escaped) = (false, false, false);
     for c in text.chars().take(60) {
         if quoted {
@@ -58,11 +60,11 @@ pub fn note_err(tag: &str, err: &dyn Display) {
         }
         last_digit = digit;
     }
-    push(h);
+    push(extend(fnv1a(tag.as_bytes()), b":"), h);
 }
 
 /// Takes the features of the execution that just ended.
-pub fn take() -> Vec<u64> {
+pub fn take() -> Vec<(u64, u64)> {
     FEATURES.with(|f| std::mem::take(&mut *f.borrow_mut()))
 }
 

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-const USAGE: &str = "usage: falcon-fuzz <target|all|list> [--seconds N] [--seed S] [--execs N] [--in-process]";
+const USAGE: &str = "usage: falcon-fuzz <target|all|list> [--seconds N] [--seed S] [--execs N] [--in-process]
+       falcon-fuzz <target> --input FILE   (run one saved input once)";
 
 struct Args {
     what: String,
@@ -19,6 +20,7 @@ struct Args {
     in_process: bool,
     worker: bool,
     trace_from: Option<u64>,
+    input: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
         in_process: false,
         worker: false,
         trace_from: None,
+        input: None,
     };
     while let Some(arg) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -41,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
             "--execs" => a.opts.max_execs = num("--execs")?,
             "--trace-from" => a.trace_from = Some(num("--trace-from")?),
             "--in-process" => a.in_process = true,
+            "--input" => a.input = Some(it.next().ok_or("--input needs a file")?),
             "--worker" => a.worker = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
@@ -86,6 +90,9 @@ fn main() -> ExitCode {
             }
         }
     };
+    if let Some(file) = &a.input {
+        return ExitCode::from(supervisor::run_input(chosen[0], file));
+    }
     if a.worker {
         let status = supervisor::worker(chosen[0], &a.opts, a.trace_from);
         return ExitCode::from(u8::try_from(status).unwrap_or(1));

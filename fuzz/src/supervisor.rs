@@ -97,6 +97,34 @@ pub fn worker(target: &Target, opts: &Options, trace_from: Option<u64>) -> i32 {
     status
 }
 
+/// Runs `file` through `target` once on the fuzzing stack and prints the outcome; 1 if it is a finding.
+pub fn run_input(target: &'static Target, file: &str) -> u8 {
+    let input = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            println!("{file}: {e}");
+            return 2;
+        }
+    };
+    let limits = Limits::default();
+    let exec = std::thread::Builder::new()
+        .stack_size(crate::engine::STACK)
+        .spawn(move || (crate::exec::execute(target.run, &input, &limits), input));
+    let Ok(Ok((e, input))) = exec.map(|h| h.join()) else {
+        println!("the execution thread could not run");
+        return 2;
+    };
+    println!("{} on {} bytes: {:?}, peak {} bytes", target.name, input.len(), e.elapsed, e.alloc.peak);
+    match e.problem {
+        None => 0,
+        Some(problem) => {
+            let f = crate::engine::Finding { target: target.name, input, problem, exec: 0 };
+            println!("{}", report::finding(&f, &limits));
+            1
+        }
+    }
+}
+
 /// Fuzzes every target in this process, without a supervisor (an abort ends everything).
 pub fn in_process(targets: &[&'static Target], opts: &Options) -> i32 {
     println!("{}", report::header());
@@ -292,7 +320,10 @@ fn replay_crash(t: &Target, opts: &Options, from: u64) {
     }
 }
 
+/// The last `n` lines of a worker's stderr that are not backtrace frames (the messages that say why).
 fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let frame =
+        |l: &&str| l.starts_with(' ') || l.trim_start().split(':').next().is_some_and(|p| p.parse::<u32>().is_ok());
+    let lines: Vec<&str> = text.lines().filter(|l| !frame(l)).collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }

@@ -32,6 +32,7 @@ fn request_side(data: &[u8]) {
         if let Some(fast) = parse_go_shape(frame, nested) {
             // The fast path has not validated the params: they must fail cleanly if malformed.
             params(fast.params.unwrap_or("null"));
+            reply_is_json(fast.id);
         }
     }
     let req = match general {
@@ -45,13 +46,17 @@ fn request_side(data: &[u8]) {
     if let Some(p) = req.params {
         params(p);
     }
+    reply_is_json(req.id);
+}
+
+/// Whatever the id was, the reply echoing it is one valid JSON value and a newline.
+fn reply_is_json(id: Option<&str>) {
     let mut out = Vec::new();
-    write_response(&mut out, req.id, Err("rpc: can't find method"));
-    // Whatever the id was, the reply is one valid JSON value and a newline.
+    write_response(&mut out, id, Err("rpc: can't find method"));
     assert_eq!(out.last(), Some(&b'\n'));
     // Syntax only: the id is echoed raw, and JSON allows numbers no float holds (`-1e400`).
     if let Err(e) = serde_json::from_slice::<&serde_json::value::RawValue>(&out) {
-        panic!("reply with id {:?} is not JSON: {e}", req.id);
+        panic!("reply with id {id:?} is not JSON: {e}");
     }
 }
 
