@@ -57,6 +57,7 @@ smoke_tests!(
     hbs_rpc,
     hbs_dsn,
     hbs_admin,
+    http,
 );
 
 #[test]

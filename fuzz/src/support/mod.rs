@@ -3,5 +3,6 @@
 
 pub mod agent_out;
 pub mod chunked;
+pub mod hbs_state;
 pub mod points;
 pub mod runtime;

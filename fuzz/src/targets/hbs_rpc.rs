@@ -6,12 +6,9 @@
 //! accepts (`parse_response`).
 
 use crate::feedback::{note, note_err, note_n};
+use crate::support::hbs_state;
 use crate::support::runtime::block_on;
-use falcon_hbs::admin::{Op, StrategyDoc};
-use falcon_hbs::config::Config;
-use falcon_hbs::db::Db;
 use falcon_hbs::state::Hbs;
-use falcon_hbs::store::Store;
 use falcon_proto::jsonrpc::envelope::parse_response;
 use falcon_proto::jsonrpc::frame::FrameReader;
 use falcon_proto::jsonrpc::{Server, ServerConfig};
@@ -30,46 +27,15 @@ thread_local! {
     static STATE: RefCell<Option<(Arc<Hbs>, Arc<Server>)>> = const { RefCell::new(None) };
 }
 
-/// The database a small estate has: host `vm` in group `g`, bound to a template with a parent, each with
-/// builtin checks and a judge strategy, a plugin dir, an expression.
-fn build() -> Option<(Arc<Hbs>, Arc<Server>)> {
-    let db = Arc::new(Db::memory().ok()?);
-    let strategy = |metric: &str, tags: &str| StrategyDoc {
-        metric: metric.into(),
-        tags: tags.into(),
-        func: "all(#3)".into(),
-        op: ">".into(),
-        right_value: "90".into(),
-        max_step: 3,
-        priority: 2,
-        ..StrategyDoc::default()
-    };
-    let ops = vec![
-        Op::AddHost { hostname: "vm".into() },
-        Op::AddGroup { name: "g".into() },
-        Op::GroupAddHost { group: "g".into(), hostname: "vm".into() },
-        Op::AddTemplate { name: "base".into(), parent: String::new(), action_id: 1 },
-        Op::AddTemplate { name: "web".into(), parent: "base".into(), action_id: 1 },
-        Op::Bind { group: "g".into(), template: "web".into() },
-        Op::AddStrategy { template: "base".into(), strategy: strategy("net.port.listen", "port=22") },
-        Op::AddStrategy { template: "web".into(), strategy: strategy("proc.num", "name=nginx") },
-        Op::AddStrategy { template: "web".into(), strategy: strategy("cpu.idle", "") },
-        Op::AddPlugin { group: "g".into(), dir: "sys/ntp".into() },
-    ];
-    for op in &ops {
-        db.apply(op).ok()?;
-    }
-    let hbs = Hbs::new(Config::default(), None, db).ok()?;
-    let server =
-        Server::new(falcon_hbs::rpc::registry(hbs.clone()), ServerConfig { max_frame: 4096, ..Default::default() });
-    Some((hbs, server))
-}
-
 fn state() -> Option<(Arc<Hbs>, Arc<Server>)> {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         if s.as_ref().is_none_or(|(h, _)| h.host_writes.len() > MAX_QUEUED) {
-            *s = build();
+            *s = hbs_state::estate().map(|h| {
+                let cfg = ServerConfig { max_frame: 4096, ..Default::default() };
+                let server = Server::new(falcon_hbs::rpc::registry(h.clone()), cfg);
+                (h, server)
+            });
         }
         s.clone()
     })

@@ -13,6 +13,7 @@ pub mod hbs_admin;
 pub mod hbs_config;
 pub mod hbs_dsn;
 pub mod hbs_rpc;
+pub mod http;
 pub mod jsonrpc_envelope;
 pub mod jsonrpc_frame;
 pub mod proc;
@@ -173,6 +174,13 @@ pub static TARGETS: &[Target] = &[
         run: hbs_dsn::run,
         dict: dict::DSN,
         max_len: 1 << 10,
+    },
+    Target {
+        name: "http",
+        covers: "the HTTP routers (falcon_transfer::http::router, falcon_agent::http::router, falcon_hbs::http::router) called with requests built from the bytes: paths, percent-decoding, /trace and /filter arguments, headers, bodies",
+        run: http::run,
+        dict: dict::HTTP,
+        max_len: 8 << 10,
     },
     Target {
         name: "hbs_admin",
