@@ -74,6 +74,8 @@ pub struct Report {
     pub slowest: Duration,
     /// The largest peak of live bytes in one execution.
     pub peak_bytes: u64,
+    /// The input that had it (to see what costs memory).
+    pub peak_input: Vec<u8>,
     /// Findings (at most one: the run stops at the first).
     pub findings: Vec<Finding>,
 }
@@ -112,6 +114,7 @@ pub fn fuzz(target: &Target, cfg: &Config, observer: &mut dyn Observer) -> Repor
         features: 0,
         slowest: Duration::ZERO,
         peak_bytes: 0,
+        peak_input: Vec::new(),
         findings: Vec::new(),
     };
     let mut seen: HashMap<u64, HashSet<u64>> = HashMap::new();
@@ -137,7 +140,10 @@ pub fn fuzz(target: &Target, cfg: &Config, observer: &mut dyn Observer) -> Repor
         let e = execute(target.run, &input, &cfg.limits);
         report.execs += 1;
         report.slowest = report.slowest.max(e.elapsed);
-        report.peak_bytes = report.peak_bytes.max(e.alloc.peak);
+        if e.alloc.peak > report.peak_bytes {
+            report.peak_bytes = e.alloc.peak;
+            report.peak_input.clone_from(&input);
+        }
         if let Some(problem) = e.problem {
             report.findings.push(Finding { target: target.name, input, problem, exec: report.execs - 1 });
             break;

@@ -84,7 +84,8 @@ fn install_hook() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if CAPTURING.with(Cell::get) {
-                let text = format!("{info}\n{}", Backtrace::force_capture());
+                alloc::pause();
+                let text = format!("{info}\n{}", workspace_frames(&Backtrace::force_capture().to_string()));
                 LAST_PANIC.with(|p| {
                     // The first panic is the cause; later ones are usually its consequences.
                     p.borrow_mut().get_or_insert(text);
@@ -94,6 +95,27 @@ fn install_hook() {
             }
         }));
     });
+}
+
+/// The frames of a backtrace that are the workspace's own code (those with a relative source path), each as
+/// `function at file:line`: the standard library's and the harness's frames only hide where it happened.
+fn workspace_frames(bt: &str) -> String {
+    let lines: Vec<&str> = bt.lines().collect();
+    let mut out = String::new();
+    for pair in lines.windows(2) {
+        let (func, at) = (pair[0].trim(), pair[1].trim());
+        let Some(path) = at.strip_prefix("at ./") else { continue };
+        if path.starts_with("fuzz/src/exec.rs") || path.starts_with("fuzz/src/engine.rs") {
+            continue;
+        }
+        let func = func.split_once(": ").map_or(func, |(_, f)| f);
+        out.push_str(&format!("  {func} at {path}\n"));
+    }
+    if out.is_empty() {
+        bt.to_string()
+    } else {
+        out
+    }
 }
 
 /// Runs `run(data)` once on this thread.

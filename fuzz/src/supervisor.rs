@@ -82,6 +82,7 @@ pub fn worker(target: &Target, opts: &Options, trace_from: Option<u64>) -> i32 {
     let cfg = opts.config();
     let r = fuzz_on_stack(target, &cfg, &mut obs);
     println!("@row {}", report::row(&r));
+    save_peak(&r);
     let status = match r.findings.first() {
         None => 0,
         Some(f) => {
@@ -95,6 +96,20 @@ pub fn worker(target: &Target, opts: &Options, trace_from: Option<u64>) -> i32 {
     };
     let _ = std::io::stdout().flush();
     status
+}
+
+/// Peaks above this are worth a look: the input is left in the temporary directory and its path printed.
+const PEAK_NOTE: u64 = 8 << 20;
+
+/// Leaves the input of a large memory peak where `--input` can run it again.
+fn save_peak(r: &crate::engine::Report) {
+    if r.peak_bytes < PEAK_NOTE {
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("falcon-fuzz-peak-{}", r.target));
+    if std::fs::write(&path, &r.peak_input).is_ok() {
+        println!("{}: the {} MiB peak came from {}", r.target, r.peak_bytes >> 20, path.display());
+    }
 }
 
 /// Runs `file` through `target` once on the fuzzing stack and prints the outcome; 1 if it is a finding.
@@ -133,6 +148,7 @@ pub fn in_process(targets: &[&'static Target], opts: &Options) -> i32 {
         let cfg = opts.config();
         let r = fuzz_on_stack(t, &cfg, &mut crate::engine::Quiet);
         println!("{}", report::row(&r));
+        save_peak(&r);
         for f in &r.findings {
             found = true;
             println!("{}", report::finding(f, &cfg.limits));

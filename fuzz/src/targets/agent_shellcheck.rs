@@ -1,6 +1,6 @@
 //! A shell check's stdout (`shellchecks::parse_output`, each line through `parse_line`) as the check loop
 //! reads it (lossy UTF-8), with configured tags that the lines' own override, and the items forwarded.
-//! Checked: a line's count of items and bad lines adds up, and every item carries the check's metric.
+//! Checked: at most `MAX_ITEMS` items, each with the check's metric and a finite value.
 
 use crate::feedback::{note_err, note_n};
 use crate::support::agent_out;

@@ -2,8 +2,8 @@
 //! real methods (`falcon_hbs::rpc::registry`) over an in-memory SQLite database holding one host with a
 //! template, checks and plugins; the input is the client's side of the connection, read in small chunks.
 //!
-//! Checked: the connection ends once the input does, no task panics, and every reply is a frame Go's client
-//! accepts (`parse_response`).
+//! Checked: the connection ends once the input does, no task panics, and every reply is one JSON object with
+//! Go's three keys, which Go's client accepts (`parse_response`) whenever the request's id was one it sends.
 
 use crate::feedback::{note, note_err, note_n};
 use crate::support::hbs_state;

@@ -26,8 +26,8 @@ pub fn ntp(data: &[u8]) {
     assert!(addr.contains(':'), "{addr:?} has no port");
 }
 
-/// A sock_diag dump in datagrams: the input split at every `\0\0\0\0NLMSG` boundary would be artificial, so
-/// it is one datagram, then its second half as another.
+/// A sock_diag dump: the input as one reply datagram, then its second half as the next one (a dump spans
+/// several, and the parser keeps no state between them).
 pub fn sockdiag(data: &[u8]) {
     let mut ports = Vec::new();
     for dgram in [data, &data[data.len() / 2..]] {
