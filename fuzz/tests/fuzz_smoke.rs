@@ -42,6 +42,7 @@ smoke_tests!(
     gojson,
     gob,
     gob_server,
+    transfer_rpc,
     transfer_socket,
     transfer_push,
     transfer_remote_write,

@@ -5,4 +5,5 @@ pub mod agent_out;
 pub mod chunked;
 pub mod hbs_state;
 pub mod points;
+pub mod rpc_conn;
 pub mod runtime;

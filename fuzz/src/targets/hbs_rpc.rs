@@ -5,20 +5,11 @@
 //! Checked: the connection ends once the input does, no task panics, and every reply is one JSON object with
 //! Go's three keys, which Go's client accepts (`parse_response`) whenever the request's id was one it sends.
 
-use crate::feedback::{note, note_err, note_n};
-use crate::support::hbs_state;
-use crate::support::runtime::block_on;
+use crate::support::{hbs_state, rpc_conn};
 use falcon_hbs::state::Hbs;
-use falcon_proto::jsonrpc::envelope::parse_response;
-use falcon_proto::jsonrpc::frame::FrameReader;
-use falcon_proto::jsonrpc::{Server, ServerConfig};
-use falcon_proto::shutdown::Shutdown;
-use serde_json::value::RawValue;
+use falcon_proto::jsonrpc::Server;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 /// Host reports queued before the state is rebuilt (the queue is only drained by a database write).
 const MAX_QUEUED: usize = 1000;
@@ -32,8 +23,7 @@ fn state() -> Option<(Arc<Hbs>, Arc<Server>)> {
         let mut s = s.borrow_mut();
         if s.as_ref().is_none_or(|(h, _)| h.host_writes.len() > MAX_QUEUED) {
             *s = hbs_state::estate().map(|h| {
-                let cfg = ServerConfig { max_frame: 4096, ..Default::default() };
-                let server = Server::new(falcon_hbs::rpc::registry(h.clone()), cfg);
+                let server = Server::new(falcon_hbs::rpc::registry(h.clone()), rpc_conn::server_config());
                 (h, server)
             });
         }
@@ -43,65 +33,12 @@ fn state() -> Option<(Arc<Hbs>, Arc<Server>)> {
 
 pub fn run(data: &[u8]) {
     let Some((hbs, server)) = state() else { return };
-    let replies = block_on(async move {
-        let (srv, cli) = tokio::io::duplex(16 << 10);
-        let both = async { tokio::join!(server.serve_conn(srv, Shutdown::never()), client(cli, data)).1 };
-        tokio::time::timeout(Duration::from_secs(10), both).await
-    });
+    let replies = rpc_conn::converse(server, data);
     // Forget who reported: the next input starts from the same agents map.
     if let Ok(mut a) = hbs.agents.lock() {
         a.clear();
     }
-    let Some(replies) = replies else { return };
-    let Ok(replies) = replies else { panic!("the JSON-RPC connection did not end within 10 s of the input ending") };
-    check_replies(&replies);
-}
-
-async fn client(io: DuplexStream, data: &[u8]) -> Vec<u8> {
-    let (mut rd, mut wr) = tokio::io::split(io);
-    let write = async {
-        // Small writes: the server sees requests split across reads.
-        for chunk in data.chunks(61) {
-            if wr.write_all(chunk).await.is_err() {
-                break;
-            }
-        }
-        let _ = wr.shutdown().await;
-    };
-    let read = async {
-        let mut out = Vec::new();
-        let _ = rd.read_to_end(&mut out).await;
-        out
-    };
-    tokio::join!(write, read).1
-}
-
-/// Each reply is one JSON object with Go's three keys; when the request's id was one Go's client can send (an
-/// unsigned integer or null), the reply is one Go's client accepts.
-fn check_replies(bytes: &[u8]) {
-    let mut frames = FrameReader::new(bytes, usize::MAX);
-    let mut n = 0;
-    loop {
-        let f = match crate::support::chunked::run_ready(frames.next_frame()) {
-            Some(Ok(Some(f))) => f,
-            Some(Ok(None)) => break,
-            other => panic!("replies do not frame: {other:?}"),
-        };
-        n += 1;
-        // Raw values: the id is echoed as sent, and JSON allows numbers no float holds (`-1e400`).
-        let v: HashMap<String, Box<RawValue>> = serde_json::from_slice(f)
-            .unwrap_or_else(|e| panic!("a reply is not JSON: {e}: {}", String::from_utf8_lossy(f)));
-        let text = || String::from_utf8_lossy(f).into_owned();
-        assert!(["id", "result", "error"].iter().all(|k| v.contains_key(*k)), "a reply without Go's keys: {}", text());
-        let go_id = v.get("id").is_some_and(|id| id.get() == "null" || id.get().parse::<u64>().is_ok());
-        match parse_response(f) {
-            Ok(r) => match r.outcome {
-                Ok(_) => note("ok"),
-                Err(e) => note_err("error", &e),
-            },
-            Err(e) if go_id => panic!("a reply Go's client would refuse: {e}: {}", text()),
-            Err(_) => note("odd-id"),
-        }
+    if let Some(r) = replies {
+        rpc_conn::check_replies(&r);
     }
-    note_n("replies", n);
 }

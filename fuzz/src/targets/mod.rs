@@ -20,6 +20,7 @@ pub mod proc;
 pub mod transfer_config;
 pub mod transfer_push;
 pub mod transfer_remote_write;
+pub mod transfer_rpc;
 pub mod transfer_socket;
 pub mod transfer_spool;
 
@@ -75,6 +76,13 @@ pub static TARGETS: &[Target] = &[
         covers: "falcon_proto::gob::GobServer::serve_conn with Judge.Send/Graph.Send handlers over an in-memory duplex stream; every reply must decode",
         run: gob_server::run,
         dict: dict::GOB,
+        max_len: 8 << 10,
+    },
+    Target {
+        name: "transfer_rpc",
+        covers: "falcon_proto::jsonrpc::Server::serve_conn with falcon_transfer::receiver::rpc::registry (Transfer.Update, Transfer.Ping) over an in-memory stream, App::receive; every reply must be well formed",
+        run: transfer_rpc::run,
+        dict: dict::JSON,
         max_len: 8 << 10,
     },
     Target {
