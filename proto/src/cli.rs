@@ -65,6 +65,12 @@ pub struct ConfigObject {
 /// Reads `path` and checks it is one JSON object, as Go's `json.Unmarshal` into a config struct requires.
 pub fn read_config_object(path: &Path) -> Result<ConfigObject, ConfigFileError> {
     let text = std::fs::read(path).map_err(|source| ConfigFileError::Read { path: path.to_path_buf(), source })?;
+    parse_config_object(path, text)
+}
+
+/// Checks that `text`, the bytes of the config file `path` (named in errors), is one JSON object: the part of
+/// [`read_config_object`] after the read, for callers that have the bytes (tests, the fuzz targets).
+pub fn parse_config_object(path: &Path, text: Vec<u8>) -> Result<ConfigObject, ConfigFileError> {
     let value: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| ConfigFileError::Parse { path: path.to_path_buf(), reason: e.to_string() })?;
     match value {

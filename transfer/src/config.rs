@@ -16,6 +16,10 @@ use std::path::Path;
 
 pub use falcon_proto::cli::ConfigError;
 
+/// Most points of one consistent-hash ring (`replicas` x nodes): 2,000 nodes at Go's default 500 replicas,
+/// built in a fraction of a second (4.8 million points take seconds and 100 MB).
+pub const MAX_RING_POINTS: u64 = 1_000_000;
+
 /// The default bound of every send queue (Go's `DefaultSendQueueMaxSize`).
 pub const DEFAULT_QUEUE_SIZE: i64 = 102_400;
 
@@ -708,6 +712,19 @@ impl Config {
             if c.cluster.is_empty() {
                 return Err(invalid(&format!("{name}.cluster"), "no nodes while enabled"));
             }
+            // The ring is built at start with `replicas` points per node: past the bound that takes gigabytes
+            // and minutes, or aborts on a failed allocation (Go's transfer loops and allocates the same way).
+            let points = (c.replicas as u64).checked_mul(c.cluster.len() as u64);
+            if points.is_none_or(|p| p > MAX_RING_POINTS) {
+                return Err(invalid(
+                    &format!("{name}.replicas"),
+                    format!(
+                        "replicas x nodes must be at most {MAX_RING_POINTS}, got {} x {}",
+                        c.replicas,
+                        c.cluster.len()
+                    ),
+                ));
+            }
             for (node, addrs) in &c.cluster_list {
                 if name == "judge" && addrs.addrs.len() > 1 {
                     return Err(invalid(
@@ -969,5 +986,23 @@ mod tests {
         let text = include_str!("../cfg.example.json");
         let cfg = parse(text).unwrap();
         assert_eq!(cfg.judge.cluster["judge-00"], "127.0.0.1:6080");
+    }
+
+    #[test]
+    fn fuzz_regression_absurd_replicas_are_refused_at_load() {
+        // Found by the transfer_config fuzz target: 30,000,000 replicas took 22 s and 844 MB to start (4,775,807
+        // took 3 s), 4,000,000,000 aborted on a failed 77 GB allocation, and i64::MAX panicked in the ring's
+        // HashMap.
+        for replicas in ["4775807", "30000000", "4000000000", "9223372036854775807"] {
+            let e = parse(&format!(r#"{{"judge":{{"replicas":{replicas},"cluster":{{"j":"127.0.0.1:1"}}}}}}"#));
+            assert!(e.unwrap_err().to_string().contains("judge.replicas"), "{replicas}");
+        }
+        let e = parse(
+            r#"{"judge":{"enabled":false},"graph":{"replicas":500001,"cluster":{"a":"127.0.0.1:1","b":"127.0.0.1:2"}}}"#,
+        );
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("graph.replicas") && e.contains("replicas x nodes"), "{e}");
+        parse(r#"{"judge":{"enabled":false},"graph":{"replicas":500000,"cluster":{"a":"127.0.0.1:1","b":"127.0.0.1:2"}}}"#)
+            .unwrap();
     }
 }

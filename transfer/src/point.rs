@@ -226,7 +226,8 @@ impl GobEncode for GraphBatch<'_> {
                 .int(4, ts)
                 .string(5, p.counter_type.ds_type())
                 .int(6, step)
-                .int(7, step * 2)
+                // Go computes `Step * 2` in int64, which wraps for an absurd step (the line protocol takes any).
+                .int(7, step.wrapping_mul(2))
                 .string(8, p.counter_type.graph_min())
                 .string(9, "U")
                 .finish();
@@ -499,5 +500,22 @@ mod tests {
             s,
             r#"{"Value":{"metric":"m","endpoint":"vm","timestamp":1795261607,"step":10,"value":2.5,"counterType":"GAUGE","tags":{}}}"#
         );
+    }
+
+    #[test]
+    fn fuzz_regression_graph_heartbeat_of_an_absurd_step_wraps_as_in_go() {
+        // Found by the `transfer_socket` fuzz target: `update vm m 1 2 GAUGE 9223372036854775807` overflowed
+        // `step * 2`. Go's int64 arithmetic wraps, and so does ours now.
+        let pts = vec![Arc::new(point("", CounterType::Gauge, i64::MAX, 1_795_261_457))];
+        let mut out = Vec::new();
+        Encoder::new().encode(&GraphBatch { points: &pts, min_step: 30 }, &mut out);
+        let mut dec = falcon_proto::gob::Decoder::new();
+        let mut items = Vec::new();
+        for m in falcon_proto::gob::stream::split_messages(&out).unwrap() {
+            if let falcon_proto::gob::Message::Value(_, v) = dec.decode_message(m).unwrap() {
+                items = Vec::<GraphItem>::from_gob(v).unwrap();
+            }
+        }
+        assert_eq!((items[0].step, items[0].heartbeat), (i64::MAX, i64::MAX.wrapping_mul(2)));
     }
 }

@@ -119,7 +119,9 @@ pub fn usage(mount: Mount, s: StatFs) -> Usage {
     let all = s.frsize.saturating_mul(s.blocks);
     let used = s.frsize.saturating_mul(s.blocks.saturating_sub(s.bfree));
     let free = s.frsize.saturating_mul(s.bavail);
-    let used_pct = if used + free == 0 { 0.0 } else { used as f64 * 100.0 / (used + free) as f64 };
+    // Saturating like the products above: a file system may report absurd figures (a FUSE or network one).
+    let seen = used.saturating_add(free);
+    let used_pct = if seen == 0 { 0.0 } else { used as f64 * 100.0 / seen as f64 };
     let (ia, ifree) = if s.ffree == u64::MAX { (0, 0) } else { (s.files, s.ffree) };
     let iused = ia.saturating_sub(ifree);
     let ipct = if ia == 0 { 0.0 } else { iused as f64 * 100.0 / ia as f64 };
@@ -255,5 +257,15 @@ mod tests {
     fn statvfs_of_the_real_root() {
         let s = statfs(Path::new("/"), "/").unwrap();
         assert!(s.blocks > 0 && s.frsize > 0);
+    }
+
+    #[test]
+    fn fuzz_regression_absurd_statfs_figures_saturate() {
+        // Found by the `proc` fuzz target: used + available overflowed on a file system reporting huge sizes.
+        let m = Mount { spec: "srv:/e".into(), file: "/mnt".into(), vfstype: "nfs4".into(), read_only: false };
+        let s = StatFs { frsize: u64::MAX, blocks: u64::MAX, bfree: 0, bavail: u64::MAX, files: 1, ffree: 0 };
+        let u = usage(m, s);
+        assert_eq!((u.blocks_used, u.blocks_free), (u64::MAX, u64::MAX));
+        assert_eq!(u.blocks_used_percent, 100.0);
     }
 }

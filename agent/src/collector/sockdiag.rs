@@ -95,7 +95,8 @@ pub fn parse_dump(buf: &[u8], ports: &mut Vec<u16>) -> Result<Progress, DiagErro
             NLMSG_DONE => return Ok(Progress::Done),
             NLMSG_ERROR => {
                 let errno = body.get(..4).map(|e| i32::from_ne_bytes([e[0], e[1], e[2], e[3]])).unwrap_or(-1);
-                return Err(DiagError::Kernel(-errno));
+                // The kernel sends a negative errno; i32::MIN has no positive counterpart (damage, not an errno).
+                return Err(DiagError::Kernel(errno.saturating_neg()));
             }
             NLMSG_NOOP => {}
             SOCK_DIAG_BY_FAMILY => {
@@ -212,5 +213,14 @@ mod tests {
         let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let udp = local_ports(AF_INET, IPPROTO_UDP, STATE_ALL).unwrap();
         assert!(udp.contains(&u.local_addr().unwrap().port()));
+    }
+
+    #[test]
+    fn fuzz_regression_an_errno_of_i32_min_does_not_overflow() {
+        // Found by the proc fuzz target: negating the error message's errno overflowed for i32::MIN.
+        let reply = msg(NLMSG_ERROR, &i32::MIN.to_ne_bytes());
+        assert!(matches!(parse_dump(&reply, &mut Vec::new()), Err(DiagError::Kernel(i32::MAX))));
+        let reply = msg(NLMSG_ERROR, &(-95i32).to_ne_bytes());
+        assert!(matches!(parse_dump(&reply, &mut Vec::new()), Err(DiagError::Kernel(95))));
     }
 }

@@ -6,8 +6,8 @@ mod admin;
 mod counters;
 mod page;
 mod plugin;
-mod push;
-mod system;
+pub mod push;
+pub mod system;
 
 use crate::app::Agent;
 use axum::extract::ConnectInfo;

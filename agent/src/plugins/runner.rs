@@ -67,11 +67,16 @@ pub async fn run(plugin_dir: &Path, logs: &Path, p: &Plugin) -> Result<Vec<Metri
     if out.stdout_over {
         return Err(RunError::TooMuchOutput);
     }
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+    decode_stdout(&out.stdout)
+}
+
+/// A plugin's metrics from its stdout: none for blank output, else a JSON array of MetricValue (nulls dropped).
+pub fn decode_stdout(stdout: &[u8]) -> Result<Vec<MetricValue>, RunError> {
+    if stdout.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
     let items: Vec<Option<MetricValue>> =
-        falcon_proto::gojson::from_slice(&out.stdout).map_err(|e| RunError::BadJson(e.0))?;
+        falcon_proto::gojson::from_slice(stdout).map_err(|e| RunError::BadJson(e.0))?;
     Ok(items.into_iter().flatten().collect())
 }
 

@@ -65,7 +65,8 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
             "ns" => 1e-9,
             _ => return None,
         };
-        total += Duration::try_from_secs_f64(n * secs).ok()?;
+        // Each term fits a Duration, but their sum may not (two of 10^19 s): malformed, not a panic.
+        total = total.checked_add(Duration::try_from_secs_f64(n * secs).ok()?)?;
         rest = next;
     }
     Some(total)
@@ -174,5 +175,13 @@ mod tests {
         assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_go_duration("10"), None);
+    }
+
+    #[test]
+    fn fuzz_regression_durations_whose_sum_overflows_are_malformed() {
+        // Found by the `hbs_dsn` fuzz target: each term fits a Duration, their sum panicked.
+        let huge = "10000000000000000000s10000000000000000000s";
+        assert_eq!(parse_go_duration(huge), None);
+        assert!(parse(&format!("u@tcp(h)/d?timeout={huge}")).unwrap_err().contains("timeout"));
     }
 }

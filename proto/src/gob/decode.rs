@@ -52,7 +52,8 @@ impl Decoder {
         let mut r = Reader::new(msg);
         let id = r.int()?;
         if id < 0 {
-            let id = -id;
+            // i64::MIN has no positive counterpart: a hostile id, not a definition.
+            let id = id.checked_neg().ok_or_else(|| GobError::Malformed(format!("type id {id} out of range")))?;
             if id < ids::FIRST_USER {
                 return Err(GobError::Malformed(format!("definition of reserved type id {id}")));
             }
@@ -144,5 +145,18 @@ impl Decoder {
                 WireType::Opaque { .. } => Value::Bytes(r.bytes()?.to_vec()),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzz_regression_the_most_negative_type_id_is_malformed() {
+        // Found by the `gob` fuzz target: a message starting with int(i64::MIN) overflowed the negation that
+        // turns a definition's id positive.
+        let msg = [0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        assert!(matches!(Decoder::new().decode_message(&msg), Err(GobError::Malformed(_))));
     }
 }

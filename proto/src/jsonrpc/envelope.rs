@@ -90,7 +90,8 @@ pub fn parse_go_shape(frame: &[u8], params_end: Option<usize>) -> Option<Request
         return None;
     }
     let tail = frame.get(params_end..)?.strip_prefix(ID)?.strip_suffix(b"}")?;
-    if tail.is_empty() || !tail.iter().all(u8::is_ascii_digit) {
+    // A JSON integer: digits, and no leading zero (`02` is not JSON; Go's decoder fails on it).
+    if tail.is_empty() || !tail.iter().all(u8::is_ascii_digit) || (tail.len() > 1 && tail[0] == b'0') {
         return None;
     }
     let text = std::str::from_utf8(frame).ok()?;
@@ -269,6 +270,17 @@ mod tests {
         assert!(parse_go_shape(br#"{"method":"X","params":[1],"id":1,"id":2}"#, Some(25)).is_none());
         assert!(parse_go_shape(br#"{"method":"XA","params":[1],"id":1}"#, Some(31)).is_none());
         assert!(parse_go_shape(br#"{"method":"X","params":[1],"id":1}"#, None).is_none());
+    }
+
+    #[test]
+    fn fuzz_regression_an_id_with_a_leading_zero_is_not_gos_shape() {
+        // Found by the hbs_rpc fuzz target: the fast path took `"id":02`, which is not JSON, and the reply echoed
+        // it (`{"id":02,...}`), a frame no JSON client parses. The general parser now sees it, and refuses it as
+        // Go does.
+        let f = br#"{"method":"X","params":[1],"id":02}"#;
+        assert!(parse_go_shape(f, Some(26)).is_none());
+        assert!(parse_request(f).is_err());
+        assert_eq!(parse_go_shape(br#"{"method":"X","params":[1],"id":0}"#, Some(26)).unwrap().id, Some("0"));
     }
 
     #[test]

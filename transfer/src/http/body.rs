@@ -56,6 +56,9 @@ pub fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
 pub fn msgpack_to_json(body: &[u8]) -> Result<Vec<u8>, BodyError> {
     let mut out = Vec::with_capacity(body.len() * 3 / 2);
     let mut de = rmp_serde::Deserializer::new(body);
+    // The JSON decoder behind refuses nesting deeper than 128 anyway; rmp's own bound (1024) lets the
+    // transcoder recurse deep enough to overflow a 2 MiB thread stack first.
+    de.set_max_depth(128);
     let mut ser = serde_json::Serializer::new(&mut out);
     serde_transcode::transcode(&mut de, &mut ser).map_err(|e| BodyError::Malformed(format!("msgpack: {e}")))?;
     Ok(out)
@@ -123,5 +126,17 @@ mod tests {
         ));
         let h = headers(&[("content-type", "application/msgpack")]);
         assert!(matches!(json_of(&h, &[0xc1]), Err(BodyError::Malformed(_))), "0xc1 is never used in msgpack");
+    }
+
+    #[test]
+    fn fuzz_regression_deep_msgpack_is_refused_before_the_stack_runs_out() {
+        // Found by the `transfer_push` fuzz target: 1000 nested MessagePack arrays overflowed a 2 MiB stack in
+        // the transcoder. Nesting past 128, which the JSON decoder would refuse anyway, is now malformed.
+        let h = headers(&[("content-type", "application/msgpack")]);
+        let deep = vec![0x91u8; 1000];
+        assert!(matches!(json_of(&h, &deep), Err(BodyError::Malformed(_))));
+        let mut ok = vec![0x91u8; 100];
+        ok.push(0xc0);
+        assert_eq!(&*json_of(&h, &ok).unwrap(), format!("{}null{}", "[".repeat(100), "]".repeat(100)).as_bytes());
     }
 }

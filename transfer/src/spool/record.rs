@@ -5,7 +5,7 @@
 //! as `u32 LE length | bytes`. The checksum finds a torn tail (a crash in the middle of a write) and any
 //! other damage; decoding never trusts a length before checking it against what is there.
 
-use crate::point::{CounterType, Point};
+use crate::point::{canonical_tags, CounterType, Point};
 use std::sync::Arc;
 
 /// Bytes before the payload.
@@ -103,6 +103,12 @@ fn parse_payload(b: &[u8]) -> Option<Point> {
     if at != b.len() {
         return None;
     }
+    // Only accepted points are spooled, and their tags are canonical. Other tags are damage that the checksum
+    // happened to pass, and must not go further: `tag_count` and `tag_pairs` disagree on them, and a gob map
+    // written with the wrong count makes judge or graph refuse the whole batch, on every retry.
+    if canonical_tags(tags.to_string()) != tags {
+        return None;
+    }
     Some(Point {
         endpoint: Arc::from(endpoint),
         metric: metric.to_string(),
@@ -180,5 +186,26 @@ mod tests {
         lie[4..8].copy_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         lie.extend_from_slice(&payload);
         assert_eq!(decode(&lie), Decoded::Corrupt("malformed payload"));
+    }
+
+    #[test]
+    fn fuzz_regression_non_canonical_tags_are_damage() {
+        // Found by the `transfer_spool` fuzz target: a checksum-correct record with the tags
+        // `fstype}ext4,mount=/` decoded, and the graph batch written from it did not decode (two tags counted,
+        // one written).
+        let mut payload = Vec::new();
+        payload.extend_from_slice(&1_795_261_457i64.to_le_bytes());
+        payload.extend_from_slice(&10i64.to_le_bytes());
+        payload.extend_from_slice(&83.7f64.to_bits().to_le_bytes());
+        payload.push(0);
+        for s in ["vm", "df.bytes.free.percent", "fstype}ext4,mount=/"] {
+            payload.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            payload.extend_from_slice(s.as_bytes());
+        }
+        let mut rec = Vec::new();
+        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        rec.extend_from_slice(&payload);
+        assert_eq!(decode(&rec), Decoded::Corrupt("malformed payload"));
     }
 }
