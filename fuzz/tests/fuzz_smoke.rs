@@ -40,6 +40,7 @@ smoke_tests!(
     jsonrpc_frame,
     jsonrpc_envelope,
     gojson,
+    gojson_scanner,
     gob,
     gob_server,
     transfer_rpc,

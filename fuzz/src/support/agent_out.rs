@@ -19,6 +19,7 @@ thread_local! {
             max_items: 2048,
             min_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(1),
+            connector: None,
         },
         None,
     );

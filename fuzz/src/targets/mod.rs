@@ -9,6 +9,7 @@ pub mod agent_shellcheck;
 pub mod gob;
 pub mod gob_server;
 pub mod gojson;
+pub mod gojson_scanner;
 pub mod hbs_admin;
 pub mod hbs_config;
 pub mod hbs_dsn;
@@ -61,6 +62,13 @@ pub static TARGETS: &[Target] = &[
         name: "gojson",
         covers: "falcon_proto::gojson from_slice/from_first_value into the model types (MetricValue lists, HBS requests and replies, strategies), re-encoding with to_vec and decoding again to the same value; parse_go_float against format_go_f64",
         run: gojson::run,
+        dict: dict::JSON,
+        max_len: 8 << 10,
+    },
+    Target {
+        name: "gojson_scanner",
+        covers: "falcon_proto::gojson::scanner: the same verdict whole or in data-chosen pieces, for any value and for JSON-RPC requests",
+        run: gojson_scanner::run,
         dict: dict::JSON,
         max_len: 8 << 10,
     },
