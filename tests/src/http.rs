@@ -52,12 +52,20 @@ pub fn request_with(
         req.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", b.len()));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
+    // One write: a server that answers from the headers alone (an error) and closes must not find body bytes
+    // unread, or its close becomes a reset that can take the answer with it.
+    let mut bytes = req.into_bytes();
     if let Some(b) = body {
-        s.write_all(b)?;
+        bytes.extend_from_slice(b);
     }
+    s.write_all(&bytes)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
+    if let Err(e) = s.read_to_end(&mut raw) {
+        // A reset after a whole answer arrived still leaves the answer.
+        if raw.is_empty() || e.kind() != std::io::ErrorKind::ConnectionReset {
+            return Err(e);
+        }
+    }
     parse(&raw).ok_or_else(|| std::io::Error::other(format!("bad response: {}", String::from_utf8_lossy(&raw))))
 }
 
