@@ -78,8 +78,17 @@ impl Scheduler {
     }
 }
 
+/// The longest cycle scheduled: a year. A file name may claim any cycle (`9223372036854775807_x.sh`); adding
+/// such a duration to the clock would overflow the timer and kill the plugin's task.
+const MAX_CYCLE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The period of a plugin whose file name says `cycle` seconds.
+fn period(cycle: i64) -> Duration {
+    Duration::from_secs(cycle.max(1) as u64).min(MAX_CYCLE)
+}
+
 async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs) {
-    let cycle = Duration::from_secs(plugin.cycle.max(1) as u64);
+    let cycle = period(plugin.cycle);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + cycle, cycle);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -98,6 +107,16 @@ async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_absurd_cycle_is_capped_instead_of_overflowing_the_timer() {
+        assert_eq!(super::period(60), std::time::Duration::from_secs(60));
+        assert_eq!(super::period(0), std::time::Duration::from_secs(1));
+        let p = super::period(i64::MAX);
+        assert_eq!(p, super::MAX_CYCLE);
+        let _ = tokio::time::Instant::now() + p;
+    }
+
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
