@@ -21,6 +21,7 @@ use falcon_proto::model::{AgentReportRequest, GoValue, MetricValue, SimpleRpcRes
 use falcon_tests::daemon::{workspace_bin, Daemon};
 use falcon_tests::gobsink::GobSink;
 use falcon_tests::http;
+use falcon_tests::util::{spool_total, status_kb};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -63,16 +64,6 @@ fn free_port() -> String {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.to_string()).unwrap_or_default()
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn counter(http_addr: &str, name: &str) -> u64 {
     for path in ["/counter/all", "/counter/extra"] {
         let body = http::get(http_addr, path).body;
@@ -82,11 +73,6 @@ fn counter(http_addr: &str, name: &str) -> u64 {
         }
     }
     0
-}
-
-fn spool_total(http_addr: &str, field: &str) -> u64 {
-    let v: serde_json::Value = serde_json::from_str(&http::get(http_addr, "/spool").body).unwrap_or_default();
-    v["data"].as_array().map(|a| a.iter().filter_map(|l| l[field].as_u64()).sum()).unwrap_or(0)
 }
 
 /// What one transfer run accepted, spilled and dropped (its counters start at zero each run).
@@ -262,7 +248,7 @@ fn main() {
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_secs(1));
         for (k, pid) in [transfer.pid(), hbs.pid(), agent.pid()].into_iter().enumerate() {
-            peak[k] = peak[k].max(rss_kib(pid, "VmRSS:"));
+            peak[k] = peak[k].max(status_kb(pid, "VmRSS:"));
         }
         if let Some(&(when, what)) = faults.first() {
             if Instant::now() >= when {
@@ -297,9 +283,9 @@ fn main() {
             println!(
                 "soak: t={}s rss_mb transfer={:.1} hbs={:.1} agent={:.1} accepted={} judge={} graph={}",
                 start.elapsed().as_secs(),
-                rss_kib(transfer.pid(), "VmRSS:") as f64 / 1024.0,
-                rss_kib(hbs.pid(), "VmRSS:") as f64 / 1024.0,
-                rss_kib(agent.pid(), "VmRSS:") as f64 / 1024.0,
+                status_kb(transfer.pid(), "VmRSS:") as f64 / 1024.0,
+                status_kb(hbs.pid(), "VmRSS:") as f64 / 1024.0,
+                status_kb(agent.pid(), "VmRSS:") as f64 / 1024.0,
                 load.accepted.load(Relaxed),
                 judge_n.load(Relaxed),
                 graph_n.load(Relaxed)

@@ -29,6 +29,14 @@ pub fn arg(name: &str, default: u64) -> u64 {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// The sum of one field (`items`, `spilled`, `dropped`...) over every lane of a transfer's `/spool`; 0 when it
+/// does not answer.
+pub fn spool_total(http_addr: &str, field: &str) -> u64 {
+    let body = crate::http::request(http_addr, "GET", "/spool", None, "").map(|r| r.body).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"].as_array().map(|a| a.iter().filter_map(|l| l[field].as_u64()).sum()).unwrap_or(0)
+}
+
 /// A `kB` (or plain number) field of `/proc/<pid>/status`, such as `VmHWM:`; 0 when missing.
 pub fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

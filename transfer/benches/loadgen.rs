@@ -208,13 +208,6 @@ async fn post_loop(
     lat
 }
 
-/// The sum of one field of `/spool` over every lane.
-fn spool_total(http: &str, field: &str) -> u64 {
-    let body = falcon_tests::http::get(http, "/spool").body;
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["data"].as_array().map(|a| a.iter().filter_map(|l| l[field].as_u64()).sum()).unwrap_or(0)
-}
-
 /// The transfer's remote-write delivery counter.
 fn remote_written(http: &str) -> u64 {
     let body = falcon_tests::http::get(http, "/counter/extra").body;
@@ -342,7 +335,7 @@ async fn run(o: Opts, remote_write: Option<String>) {
     let http = t.addr("http").to_string();
     let spilled = {
         let h = http.clone();
-        tokio::task::spawn_blocking(move || spool_total(&h, "spilled")).await.unwrap_or(0)
+        tokio::task::spawn_blocking(move || falcon_tests::util::spool_total(&h, "spilled")).await.unwrap_or(0)
     };
     // Let forwarding finish (bounded), and the outage end.
     let drain_deadline = Instant::now() + Duration::from_secs(30).max(down.saturating_sub(start.elapsed()) * 3);
@@ -366,7 +359,7 @@ async fn run(o: Opts, remote_write: Option<String>) {
     let replay_secs = (all_secs - o.outage as f64).max(0.0);
     let spilled = spilled.max({
         let h = http.clone();
-        tokio::task::spawn_blocking(move || spool_total(&h, "spilled")).await.unwrap_or(0)
+        tokio::task::spawn_blocking(move || falcon_tests::util::spool_total(&h, "spilled")).await.unwrap_or(0)
     });
     let (cpu1, hwm_kb) = proc_stat(t.pid());
     lat.sort();

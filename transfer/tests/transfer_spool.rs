@@ -56,12 +56,6 @@ fn values_once(sink: &mut GoProcess) -> HashSet<u64> {
     seen
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 fn spool_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("falcon-transfer-spool-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -92,7 +86,7 @@ fn a_graph_node_down_for_two_minutes_under_steady_load_loses_nothing() {
     let lane = &spool["data"][0];
     assert_eq!((lane["output"].as_str(), lane["node"].as_str()), (Some("graph"), Some("graph-00")));
     assert!(lane["items"].as_i64().unwrap() >= total - QUEUE as i64 - 2 * 500 * 4, "{lane}");
-    let rss_down = peak_rss_kib(t.pid());
+    let rss_down = falcon_tests::util::status_kb(t.pid(), "VmHWM:");
 
     // The node comes back on its address.
     let mut sink = GoProcess::start(&["gob-sink", "-listen", &graph_addr]);
@@ -110,7 +104,7 @@ fn a_graph_node_down_for_two_minutes_under_steady_load_loses_nothing() {
     assert!((0..total as u64).all(|v| seen.contains(&v)));
     // Memory is bounded by the queue, not by the outage: 300,000 items held in memory would take well over
     // 60 MB on their own.
-    let rss = peak_rss_kib(t.pid());
+    let rss = falcon_tests::util::status_kb(t.pid(), "VmHWM:");
     eprintln!("peak RSS while down: {rss_down} KiB, after replay: {rss} KiB");
     assert!(rss < 48 * 1024, "peak RSS {rss} KiB");
     let _ = std::fs::remove_dir_all(&dir);

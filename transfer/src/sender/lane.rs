@@ -240,12 +240,8 @@ impl Lane {
 
     /// Writes what is still queued in front of the spool; returns how many items could not be kept.
     fn persist(&self) -> usize {
+        let Some(spool) = &self.spool else { return 0 };
         let items = self.queue.pop_batch(usize::MAX);
-        let Some(spool) = &self.spool else {
-            let n = items.len();
-            self.queue.requeue_all(items);
-            return n;
-        };
         let lost = spool.lock().prepend(&items);
         spool.sync();
         if !items.is_empty() {
