@@ -107,6 +107,13 @@ pub struct ServerFiles {
     pub client_ca: String,
 }
 
+impl ServerFiles {
+    /// The files of a TLS listener configured at `listen` (None when `listen` is empty: no TLS listener).
+    pub fn for_listener(listen: &str, cert: &str, key: &str, client_ca: &str) -> Option<ServerFiles> {
+        (!listen.is_empty()).then(|| ServerFiles { cert: cert.into(), key: key.into(), client_ca: client_ca.into() })
+    }
+}
+
 fn server_config(files: &ServerFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let certs = load_certs("certificate", Path::new(&files.cert))?;
     let key = load_key(Path::new(&files.key))?;

@@ -90,11 +90,7 @@ impl Default for RpcConfig {
 impl RpcConfig {
     /// The TLS listener's files, when it is configured.
     pub fn tls_files(&self) -> Option<falcon_runtime::tls::ServerFiles> {
-        (!self.tls_listen.is_empty()).then(|| falcon_runtime::tls::ServerFiles {
-            cert: self.cert.clone(),
-            key: self.key.clone(),
-            client_ca: self.client_ca.clone(),
-        })
+        falcon_runtime::tls::ServerFiles::for_listener(&self.tls_listen, &self.cert, &self.key, &self.client_ca)
     }
 }
 
