@@ -49,6 +49,8 @@ pub struct Agent {
     pub exit: ShutdownTrigger,
     /// How streams to HBS are opened (`heartbeat.tls`); plain TCP when None.
     pub hbs_connector: Option<Arc<dyn falcon_proto::connect::Connector>>,
+    /// Bytes buffered from clients and from plugin and check output (fixed at start).
+    pub budget: Arc<falcon_proto::budget::Budget>,
 }
 
 /// The connector of a `tls` section, when it is on; an error names the section.
@@ -95,6 +97,7 @@ impl Agent {
             spool,
         );
         let shell_checks = crate::shellchecks::ShellChecks::new(&cfg.checks);
+        let budget = cfg.buffers.budget();
         Ok(Arc::new_cyclic(|weak: &std::sync::Weak<Agent>| {
             let sink_owner = weak.clone();
             let dirs_owner = weak.clone();
@@ -111,6 +114,7 @@ impl Agent {
                     }
                     None => (PathBuf::from("."), PathBuf::from(".")),
                 }),
+                budget.clone(),
             );
             Agent {
                 cfg: RwLock::new(Arc::new(cfg)),
@@ -131,6 +135,7 @@ impl Agent {
                 shell_checks,
                 exit,
                 hbs_connector,
+                budget,
             }
         }))
     }

@@ -293,6 +293,10 @@ go_struct! {
         /// Ours: shell checks.
         #[serde(skip_serializing)]
         pub checks: Vec<ShellCheckConfig> = "checks",
+        /// Ours: the budget for bytes buffered from clients (`/v1/push` bodies) and from plugin and check
+        /// output, and the bound on one pushed body.
+        #[serde(skip_serializing)]
+        pub buffers: falcon_runtime::buffers::BuffersConfig = "buffers",
     }
 }
 
@@ -329,6 +333,7 @@ impl Default for Config {
             ignore: ignore.iter().map(|k| (k.to_string(), true)).collect(),
             ntp: NtpConfig::default(),
             checks: Vec::new(),
+            buffers: Default::default(),
         }
     }
 }
@@ -369,6 +374,7 @@ impl Config {
 
     /// Rejects values that cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.buffers.validate("buffers")?;
         if self.http.token_required && self.http.token.is_empty() {
             return Err(invalid(
                 "http.tokenRequired",

@@ -171,9 +171,14 @@ pub async fn run_once(agent: &Agent, i: usize, check: &ShellCheckConfig) {
         Some((p, a)) => (p, a),
         None => return,
     };
-    let result = crate::exec::run(Path::new(program), args, deadline, MAX_OUTPUT).await;
+    let result = crate::exec::run(Path::new(program), args, deadline, MAX_OUTPUT, &agent.budget).await;
     let took = started.elapsed().as_millis() as u64;
     let (items, exit, error, bad, failed) = match result {
+        Ok(out) if out.stdout_budget.is_some() => {
+            let e = out.stdout_budget.unwrap_or(falcon_proto::budget::BudgetError::NeverFits { limit: 0, wanted: 0 });
+            agent.budget.count_close("shell check", &e);
+            (Vec::new(), out.status.code(), Some(format!("stdout dropped: {e}")), 0, true)
+        }
         Ok(out) if out.stdout_over => {
             (Vec::new(), out.status.code(), Some(format!("stdout over {MAX_OUTPUT} bytes")), 0, true)
         }

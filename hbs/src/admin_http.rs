@@ -4,7 +4,7 @@
 use crate::admin::Op;
 use crate::http::{data, text};
 use crate::state::Hbs;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,11 +44,25 @@ async fn apply(
     State(h): State<Arc<Hbs>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if !trusted(&h, peer.ip(), &headers) {
         return refused();
     }
+    let max = h.config().buffers.max_message();
+    let mut lease = h.budget.lease();
+    let body = match falcon_runtime::body::read_json_body(body, max, true, &mut lease).await {
+        Ok(b) => b,
+        Err(e @ falcon_runtime::body::JsonBodyError::TooLarge(_)) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response()
+        }
+        Err(e @ (falcon_runtime::body::JsonBodyError::Budget(_) | falcon_runtime::body::JsonBodyError::Stalled(_))) => {
+            e.count(&lease, "http /admin/apply");
+            return (StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::CONNECTION, "close")], e.to_string())
+                .into_response();
+        }
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("bad operation: {e}")).into_response(),
+    };
     let op: Op = match serde_json::from_slice(&body) {
         Ok(op) => op,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("bad operation: {e}")).into_response(),

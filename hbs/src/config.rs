@@ -67,6 +67,9 @@ go_struct! {
         /// Ours: PEM CA that clients' certificates must chain to (mutual TLS); empty: no client certificate.
         #[serde(skip_serializing)]
         pub client_ca: String = "clientCA",
+        /// Ours: the budget for bytes buffered from clients over every listener, and the bound on one request.
+        #[serde(skip_serializing)]
+        pub buffers: falcon_runtime::buffers::BuffersConfig = "buffers",
     }
 }
 
@@ -85,6 +88,7 @@ impl Default for Config {
             cert: String::new(),
             key: String::new(),
             client_ca: String::new(),
+            buffers: Default::default(),
         }
     }
 }
@@ -114,6 +118,7 @@ impl Config {
         if !cfg.tls_listen.is_empty() && (cfg.cert.is_empty() || cfg.key.is_empty()) {
             return Err(ConfigError::Invalid { key: "tlsListen".into(), reason: "needs cert and key".into() });
         }
+        cfg.buffers.validate("buffers")?;
         if cfg.http.token_required && cfg.http.token.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "http.tokenRequired".into(),

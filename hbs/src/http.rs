@@ -73,6 +73,11 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
             }),
         )
         .route(
+            "/counter/buffers",
+            // Ours: the budget for bytes buffered from clients (gauge, peak, waits, closes).
+            any(|State(h): State<Arc<Hbs>>| async move { data(&h.budget.stats()) }),
+        )
+        .route(
             "/counter/hostwrites",
             // Ours: the host-write queue (queued, written, writes, failed writes, dropped) and its length.
             any(|State(h): State<Arc<Hbs>>| async move {

@@ -43,8 +43,13 @@ pub struct Running {
 pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running> {
     let cfg = hbs.config();
     let addr = falcon_proto::netutil::listen_addr(&cfg.listen);
+    let rpc_cfg = falcon_proto::jsonrpc::ServerConfig {
+        max_frame: cfg.buffers.max_message(),
+        budget: hbs.budget.clone(),
+        ..Default::default()
+    };
     let (rpc, server) =
-        falcon_proto::jsonrpc::server::spawn(&addr, rpc::registry(hbs.clone()), Default::default(), shutdown.clone())
+        falcon_proto::jsonrpc::server::spawn(&addr, rpc::registry(hbs.clone()), rpc_cfg, shutdown.clone())
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
     let rpc_tls = match cfg.tls_files() {

@@ -31,13 +31,17 @@ pub struct Hbs {
     pub host_writes: HostWrites,
     /// The JSON-RPC TLS listener's certificates, once started (reloaded by `/config/reload`).
     pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
+    /// Bytes buffered from clients, over every listener (fixed at start; a reload does not change it).
+    pub budget: Arc<falcon_proto::budget::Budget>,
 }
 
 impl Hbs {
     /// State over an opened database; loads the caches (an error here is fatal, as in Go).
     pub fn new(cfg: Config, path: Option<PathBuf>, store: Arc<dyn Store>) -> Result<Arc<Hbs>, DbError> {
         let snap = store.load()?;
+        let budget = cfg.buffers.budget();
         Ok(Arc::new(Hbs {
+            budget,
             cfg: RwLock::new(Arc::new(cfg)),
             path,
             store,

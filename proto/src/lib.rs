@@ -8,7 +8,9 @@
 //! - [`gob`]: Go's gob encoding and the `net/rpc` gob codec (transfer -> judge/graph).
 //! - [`pool`]: bounded connection pools for fan-out, as Go's `conn_pool`.
 //! - [`connect`]: how a client opens its stream (plain TCP, or a connector such as TLS).
+//! - [`budget`]: the process-wide bound on bytes buffered from clients, shared by every reader.
 
+pub mod budget;
 pub mod cli;
 pub mod connect;
 pub mod gob;

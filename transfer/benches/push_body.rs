@@ -54,12 +54,15 @@ fn bench(c: &mut Criterion) {
             body.len() as f64 / N as f64
         );
     }
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let budget = falcon_proto::budget::Budget::unlimited();
     let mut g = c.benchmark_group("push_body");
     g.throughput(Throughput::Elements(N as u64));
     for (name, body, h) in &forms {
         g.bench_function(format!("decode_{name}_200_items"), |b| {
             b.iter(|| {
-                let text = json_of(h, body).expect("valid body");
+                let mut lease = budget.lease();
+                let text = rt.block_on(json_of(h, body, 64 << 20, &mut lease)).expect("valid body");
                 let items: Vec<Option<Incoming>> = gojson::from_first_value(&text).expect("valid items");
                 black_box(items)
             })

@@ -36,6 +36,8 @@ pub struct App {
     pub sender: Arc<Sender>,
     /// The JSON-RPC TLS listener's certificates, once started (reloaded by `/config/reload`).
     pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
+    /// Bytes buffered from clients, over every listener (fixed at start; a reload does not change it).
+    pub budget: Arc<falcon_proto::budget::Budget>,
 }
 
 impl App {
@@ -44,7 +46,8 @@ impl App {
     pub fn new(cfg: Config, config_path: Option<PathBuf>) -> Result<Arc<Self>, crate::sender::BuildError> {
         let stats = Arc::new(Stats::new());
         let sender = Sender::new(&cfg, stats.clone())?;
-        Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new() }))
+        let budget = cfg.buffers.budget();
+        Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new(), budget }))
     }
 
     /// Whether the config has HEAD's sections (then `/counter/all` lists HEAD's counters).

@@ -11,6 +11,7 @@ use crate::sender::http_post::basic_auth;
 use falcon_proto::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
+use falcon_runtime::buffers::BuffersConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -585,8 +586,16 @@ go_struct! {
         /// throughput; fewer cost less CPU per item at moderate load. See docs/benchmarks.md.
         #[serde(skip_serializing)]
         pub worker_threads: i64 = "workerThreads" as "int",
+        /// Ours: the budget for bytes buffered from clients over every listener, and the bound on one request.
+        #[serde(skip_serializing)]
+        pub buffers: BuffersConfig = "buffers",
     }
 }
+
+/// The transfer's buffer budget: it takes every agent's traffic.
+pub const DEFAULT_BUFFER_BUDGET: i64 = 256 << 20;
+/// The transfer's bound on one request: 16 MiB is about 80,000 items, over 500 Go agent cycles.
+pub const DEFAULT_MAX_MESSAGE: i64 = 16 << 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -607,6 +616,7 @@ impl Default for Config {
             remote_write_in: RemoteWriteInConfig::default(),
             drain_timeout: 10,
             worker_threads: 0,
+            buffers: BuffersConfig::with_defaults(DEFAULT_BUFFER_BUDGET, DEFAULT_MAX_MESSAGE),
         }
     }
 }
@@ -688,6 +698,7 @@ impl Config {
         if self.http.token_required && self.http.token.is_empty() {
             return Err(invalid("http.tokenRequired", "set, but http.token is empty: nobody could reload"));
         }
+        self.buffers.validate("buffers")?;
         if self.socket.enabled {
             if self.socket.listen.is_empty() {
                 return Err(invalid("socket.listen", "empty while enabled"));

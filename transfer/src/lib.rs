@@ -102,7 +102,9 @@ pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartE
     }
 
     // The registry only fails on a duplicate name, which cannot happen with two fixed names.
-    let server = receiver::rpc::registry(app.clone()).ok().map(|r| Server::new(r, ServerConfig::default()));
+    let rpc_cfg =
+        ServerConfig { max_frame: cfg.buffers.max_message(), budget: app.budget.clone(), ..ServerConfig::default() };
+    let server = receiver::rpc::registry(app.clone()).ok().map(|r| Server::new(r, rpc_cfg));
     if let (Some(l), Some(server)) = (rpc, server.clone()) {
         running.rpc = l.local_addr().ok();
         let shards = shards.clone();

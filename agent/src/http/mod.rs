@@ -41,6 +41,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .merge(system::routes())
         .route("/counter/collectors", any(counters::collectors))
         .route("/counter/sender", any(counters::sender))
+        .route("/counter/buffers", any(counters::buffers))
         .route("/checks", any(counters::checks))
         .fallback(page::fallback)
         .with_state(agent)

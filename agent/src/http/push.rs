@@ -8,9 +8,6 @@ use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use falcon_proto::model::{GoValue, MetricValue};
 
-/// Largest body accepted.
-pub const MAX_BODY: usize = 32 << 20;
-
 /// Why transfer would reject an item (its checks, in its order), or None.
 pub fn invalid_reason(m: &MetricValue) -> Option<&'static str> {
     if m.metric.is_empty() {
@@ -40,11 +37,21 @@ pub fn invalid_reason(m: &MetricValue) -> Option<&'static str> {
 
 /// The handler.
 pub async fn push(axum::extract::State(agent): State, req: Request<Body>) -> Response {
+    use falcon_runtime::body::{read_json_body, JsonBodyError};
+    let max = agent.config().buffers.max_message();
+    // Charged to the agent's buffer budget until the items are queued.
+    let mut lease = agent.budget.lease();
     // Checked as it arrives: a body that is not JSON is refused at its first bad byte, as Go's decoder does.
-    let body = match falcon_runtime::body::read_json_body(req.into_body(), MAX_BODY, true).await {
+    let body = match read_json_body(req.into_body(), max, true, &mut lease).await {
         Ok(b) => b,
-        Err(falcon_runtime::body::JsonBodyError::TooLarge(_)) => {
-            return http_error(StatusCode::PAYLOAD_TOO_LARGE, &format!("body larger than {MAX_BODY} bytes"))
+        Err(JsonBodyError::TooLarge(_)) => {
+            return http_error(StatusCode::PAYLOAD_TOO_LARGE, &format!("body larger than {max} bytes"))
+        }
+        Err(e @ (JsonBodyError::Budget(_) | JsonBodyError::Stalled(_))) => {
+            e.count(&lease, "http /v1/push");
+            let mut r = http_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+            r.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+            return r;
         }
         Err(_) => return http_error(StatusCode::BAD_REQUEST, "connot decode body"),
     };

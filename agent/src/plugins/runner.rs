@@ -30,6 +30,9 @@ pub enum RunError {
     /// stdout beyond [`MAX_OUTPUT`].
     #[error("stdout larger than {MAX_OUTPUT} bytes")]
     TooMuchOutput,
+    /// The agent's buffer budget could not hold stdout.
+    #[error("stdout dropped: {0}")]
+    Budget(falcon_proto::budget::BudgetError),
     /// stdout is not a JSON array of MetricValue.
     #[error("stdout is not a JSON array of metrics: {0}")]
     BadJson(String),
@@ -45,14 +48,19 @@ pub fn stderr_log(logs: &Path, p: &Plugin) -> PathBuf {
     logs.join(format!("{}({}).stderr.log", p.file_path, p.args))
 }
 
-/// Runs `p` once and returns its metrics (an empty stdout gives none).
-pub async fn run(plugin_dir: &Path, logs: &Path, p: &Plugin) -> Result<Vec<MetricValue>, RunError> {
+/// Runs `p` once and returns its metrics (an empty stdout gives none); its output is charged to `budget`.
+pub async fn run(
+    plugin_dir: &Path,
+    logs: &Path,
+    p: &Plugin,
+    budget: &std::sync::Arc<falcon_proto::budget::Budget>,
+) -> Result<Vec<MetricValue>, RunError> {
     let exe = plugin_dir.join(&p.file_path);
     if !exe.is_file() {
         return Err(RunError::Missing(exe));
     }
     let deadline = timeout_of(p.cycle);
-    let out = match exec::run(&exe, &parse_args(&p.args), deadline, MAX_OUTPUT).await {
+    let out = match exec::run(&exe, &parse_args(&p.args), deadline, MAX_OUTPUT, budget).await {
         Ok(o) => o,
         Err(ExecError::Start(e)) => return Err(RunError::Start(e)),
         Err(ExecError::Timeout(d, stderr)) => {
@@ -63,6 +71,10 @@ pub async fn run(plugin_dir: &Path, logs: &Path, p: &Plugin) -> Result<Vec<Metri
     write_stderr(logs, p, &out.stderr);
     if !out.status.success() {
         return Err(RunError::Failed(out.status));
+    }
+    if let Some(e) = out.stdout_budget {
+        budget.count_close("plugin", &e);
+        return Err(RunError::Budget(e));
     }
     if out.stdout_over {
         return Err(RunError::TooMuchOutput);
@@ -106,6 +118,8 @@ mod tests {
         Plugin { file_path: name.into(), mtime: 0, cycle: 1, args: String::new() }
     }
 
+    use falcon_proto::budget::Budget;
+
     fn tmp(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("falcon-run-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -122,7 +136,7 @@ mod tests {
             "#!/bin/sh\necho oops >&2\necho \"[{\\\"endpoint\\\":\\\"h\\\",\\\"metric\\\":\\\"m\\\",\\\"value\\\":$#,\\\"step\\\":1,\\\"counterType\\\":\\\"GAUGE\\\",\\\"tags\\\":\\\"a=$2\\\",\\\"timestamp\\\":0},null]\"\n",
         );
         p.args = "x,b\\,c".into();
-        let m = run(&d, &d.join("logs"), &p).await.unwrap();
+        let m = run(&d, &d.join("logs"), &p, &Budget::unlimited()).await.unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].value.as_f64(), Some(2.0));
         assert_eq!(m[0].tags, "a=b,c");
@@ -136,7 +150,7 @@ mod tests {
         let d = tmp("hang");
         let p = script(&d, "1_hang.sh", "#!/bin/sh\nsleep 30 &\nsleep 30\n");
         let t = std::time::Instant::now();
-        let e = run(&d, &d, &p).await.unwrap_err();
+        let e = run(&d, &d, &p, &Budget::unlimited()).await.unwrap_err();
         assert!(matches!(e, RunError::Timeout(_)), "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
         std::fs::remove_dir_all(&d).ok();
@@ -146,17 +160,35 @@ mod tests {
     async fn failures_are_errors_not_crashes() {
         let d = tmp("bad");
         let p = script(&d, "1_bad.sh", "#!/bin/sh\necho not json\n");
-        assert!(matches!(run(&d, &d, &p).await, Err(RunError::BadJson(_))));
+        assert!(matches!(run(&d, &d, &p, &Budget::unlimited()).await, Err(RunError::BadJson(_))));
         let p = script(&d, "1_fail.sh", "#!/bin/sh\nexit 3\n");
-        assert!(matches!(run(&d, &d, &p).await, Err(RunError::Failed(_))));
+        assert!(matches!(run(&d, &d, &p, &Budget::unlimited()).await, Err(RunError::Failed(_))));
         let p = script(&d, "1_empty.sh", "#!/bin/sh\n");
-        assert!(run(&d, &d, &p).await.unwrap().is_empty());
+        assert!(run(&d, &d, &p, &Budget::unlimited()).await.unwrap().is_empty());
         std::fs::write(d.join("1_noexec.sh"), "#!/bin/sh\n").unwrap();
         let p = Plugin { file_path: "1_noexec.sh".into(), mtime: 0, cycle: 1, args: String::new() };
-        assert!(matches!(run(&d, &d, &p).await, Err(RunError::Start(_))));
+        assert!(matches!(run(&d, &d, &p, &Budget::unlimited()).await, Err(RunError::Start(_))));
         let p = Plugin { file_path: "nope".into(), mtime: 0, cycle: 1, args: String::new() };
-        assert!(matches!(run(&d, &d, &p).await, Err(RunError::Missing(_))));
+        assert!(matches!(run(&d, &d, &p, &Budget::unlimited()).await, Err(RunError::Missing(_))));
         std::fs::remove_dir_all(&d).ok();
         assert_eq!(timeout_of(60), Duration::from_millis(59_500));
+    }
+
+    #[tokio::test]
+    async fn output_the_budget_cannot_hold_fails_the_run_and_is_given_back() {
+        let d = tmp("budget");
+        // 3 MiB of output; the budget holds at most 7/8 of 2 MiB for one large reader.
+        let mut p = script(&d, "1_big.sh", "#!/bin/sh\nhead -c 3145728 /dev/zero | tr '\\0' ' '\necho '[]'\n");
+        p.cycle = 30;
+        let budget = Budget::new(2 << 20, Duration::from_millis(100), None);
+        let e = run(&d, &d, &p, &budget).await.unwrap_err();
+        assert!(matches!(e, RunError::Budget(_)), "{e}");
+        assert_eq!((budget.used(), budget.stats().closes), (0, 1));
+        // With room, the same output decodes (blank padding, then an empty array).
+        let roomy = Budget::new(64 << 20, Duration::from_millis(100), None);
+        assert!(run(&d, &d, &p, &roomy).await.unwrap().is_empty());
+        assert_eq!(roomy.used(), 0);
+        assert!(roomy.stats().peak >= 3 << 20);
+        std::fs::remove_dir_all(&d).ok();
     }
 }

@@ -4,6 +4,7 @@
 
 use super::runner;
 use super::Plugin;
+use falcon_proto::budget::Budget;
 use falcon_proto::model::MetricValue;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,12 +33,14 @@ pub struct Scheduler {
     running: Mutex<BTreeMap<String, Running>>,
     sink: Sink,
     dirs: Dirs,
+    /// Plugin output is charged to it while it is read and decoded.
+    budget: Arc<Budget>,
 }
 
 impl Scheduler {
     /// An empty set.
-    pub fn new(sink: Sink, dirs: Dirs) -> Arc<Scheduler> {
-        Arc::new(Scheduler { running: Mutex::new(BTreeMap::new()), sink, dirs })
+    pub fn new(sink: Sink, dirs: Dirs, budget: Arc<Budget>) -> Arc<Scheduler> {
+        Arc::new(Scheduler { running: Mutex::new(BTreeMap::new()), sink, dirs, budget })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
@@ -72,7 +75,13 @@ impl Scheduler {
                 continue;
             }
             tracing::info!(plugin = %key, cycle = plugin.cycle, "plugin scheduled");
-            let task = tokio::spawn(schedule(key.clone(), plugin.clone(), self.sink.clone(), self.dirs.clone()));
+            let task = tokio::spawn(schedule(
+                key.clone(),
+                plugin.clone(),
+                self.sink.clone(),
+                self.dirs.clone(),
+                self.budget.clone(),
+            ));
             running.insert(key, Running { plugin, task });
         }
     }
@@ -87,14 +96,14 @@ fn period(cycle: i64) -> Duration {
     Duration::from_secs(cycle.max(1) as u64).min(MAX_CYCLE)
 }
 
-async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs) {
+async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs, budget: Arc<Budget>) {
     let cycle = period(plugin.cycle);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + cycle, cycle);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         ticker.tick().await;
         let (dir, logs) = dirs();
-        match runner::run(&dir, &logs, &plugin).await {
+        match runner::run(&dir, &logs, &plugin, &budget).await {
             Ok(items) if items.is_empty() => tracing::debug!(plugin = %key, "plugin printed nothing"),
             Ok(items) => {
                 tracing::debug!(plugin = %key, items = items.len(), "plugin ran");
@@ -134,6 +143,7 @@ mod tests {
         let s = Scheduler::new(
             Arc::new(move |items: Vec<MetricValue>| *g2.lock().unwrap() += items.len()),
             Arc::new(move || (dir2.clone(), dir2.clone())),
+            Budget::unlimited(),
         );
         let p = Plugin { file_path: "1_a.sh".into(), mtime: 5, cycle: 1, args: String::new() };
         s.reconcile([("1_a.sh".to_string(), p.clone())].into());

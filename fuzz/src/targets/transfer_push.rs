@@ -58,7 +58,9 @@ pub fn run(data: &[u8]) {
             gz(raw)
         }
     };
-    let json = match json_of(&h, &body) {
+    let mut lease = falcon_proto::budget::Budget::unlimited().lease();
+    let Some(decoded) = crate::support::runtime::block_on(json_of(&h, &body, 64 << 20, &mut lease)) else { return };
+    let json = match decoded {
         Ok(j) => j,
         Err(e) => {
             note_err("body", &format!("{e:?}"));

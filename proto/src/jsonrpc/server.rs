@@ -10,6 +10,7 @@
 use super::envelope::{parse_go_shape, parse_request, write_response, ParamsError};
 use super::frame::{FrameError, FrameReader, DEFAULT_MAX_FRAME};
 use super::registry::Registry;
+use crate::budget::Budget;
 use crate::netutil::{accept_loop, poll_now, spawn_call};
 use crate::ratelog::RateLimited;
 use crate::shutdown::Shutdown;
@@ -31,6 +32,8 @@ pub struct ServerConfig {
     pub max_conns: usize,
     /// How long a reply write may stall before the connection is dropped.
     pub write_timeout: Duration,
+    /// The process's budget for buffered request bytes, shared with its other listeners.
+    pub budget: Arc<Budget>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
             max_inflight_per_conn: 256,
             max_conns: 10_000,
             write_timeout: Duration::from_secs(60),
+            budget: Budget::unlimited(),
         }
     }
 }
@@ -126,7 +130,7 @@ impl Server {
             |bytes: Vec<u8>, buf: &mut Vec<u8>| buf.extend_from_slice(&bytes),
         ));
         let inflight = Arc::new(Semaphore::new(inflight_max));
-        let mut frames = FrameReader::new(Box::pin(rd), self.cfg.max_frame);
+        let mut frames = FrameReader::with_lease(Box::pin(rd), self.cfg.max_frame, self.cfg.budget.lease());
         loop {
             if tx.is_closed() {
                 break;
@@ -138,6 +142,14 @@ impl Server {
             let (frame, nested_end) = match next {
                 Ok(Some(f)) => f,
                 Ok(None) | Err(FrameError::Io(_)) | Err(FrameError::UnexpectedEof) => break,
+                Err(FrameError::Budget(e)) => {
+                    self.cfg.budget.count_close("jsonrpc", &e);
+                    break;
+                }
+                Err(FrameError::Stalled(_)) => {
+                    self.cfg.budget.count_stall("jsonrpc", frames.held());
+                    break;
+                }
                 Err(e) => {
                     let counter = if matches!(e, FrameError::TooLarge { .. }) {
                         &self.stats.oversize

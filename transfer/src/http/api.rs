@@ -2,7 +2,7 @@
 //! queued like `Transfer.Update`.
 
 use super::body::{json_of, plain_json, BodyError};
-use super::{data, http_error, MAX_BODY};
+use super::{budget_refusal, data, http_error};
 use crate::app::{App, Source};
 use crate::wire::Incoming;
 use axum::extract::Request;
@@ -18,15 +18,26 @@ pub(super) async fn push(app: &App, req: Request) -> Response {
         return http_error(StatusCode::BAD_REQUEST, "blank body");
     }
     let headers = req.headers().clone();
+    let max = app.cfg.buffers.max_message();
+    // Every byte read or decoded is charged to the budget until the items are queued.
+    let mut lease = app.budget.lease();
     // Plain JSON is checked as it arrives and refused at its first bad byte, as Go's decoder does.
-    let body = match read_json_body(req.into_body(), MAX_BODY, plain_json(&headers)).await {
+    let body = match read_json_body(req.into_body(), max, plain_json(&headers), &mut lease).await {
         Ok(b) => b,
         Err(JsonBodyError::TooLarge(_)) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(e @ (JsonBodyError::Budget(_) | JsonBodyError::Stalled(_))) => {
+            e.count(&lease, "http /api/push");
+            return budget_refusal(&e.to_string());
+        }
         Err(_) => return http_error(StatusCode::BAD_REQUEST, "decode error"),
     };
-    let body = match json_of(&headers, &body) {
+    let body = match json_of(&headers, &body, max, &mut lease).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(BodyError::Budget(e)) => {
+            app.budget.count_close("http /api/push", &e);
+            return budget_refusal(&e.to_string());
+        }
         Err(BodyError::UnsupportedEncoding(e)) => {
             return http_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("content encoding {e} is not gzip"))
         }

@@ -1,18 +1,24 @@
 //! The `/api/push` body in the forms a client may send, turned into the JSON the Go-semantics decoder reads:
 //! plain JSON (Go's only form), `Content-Encoding: gzip`, and `Content-Type: application/msgpack` (an array of
-//! maps with MetricValue's keys; about a third smaller than JSON). Every form is bounded by [`MAX_BODY`] after
-//! decompression, so a gzip bomb stops at the bound.
+//! maps with MetricValue's keys; about a third smaller than JSON). Every form is bounded by the message bound
+//! after decompression, so a gzip bomb stops at the bound, and what decoding makes is charged to the request's
+//! lease on the buffer budget before it is made.
 
-use super::MAX_BODY;
 use axum::http::HeaderMap;
+use falcon_proto::budget::{BudgetError, Lease};
 use std::borrow::Cow;
 use std::io::Read;
+
+/// Inflated bytes made between two charges to the lease.
+const INFLATE_STEP: usize = 64 << 10;
 
 /// Why a body was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum BodyError {
-    /// Over [`MAX_BODY`] once decompressed.
+    /// Over the message bound once decompressed.
     TooLarge,
+    /// The buffer budget stayed spent for the whole wait.
+    Budget(BudgetError),
     /// Not what its headers say.
     Malformed(String),
     /// A `Content-Encoding` other than gzip or identity.
@@ -41,13 +47,29 @@ pub fn plain_json(h: &HeaderMap) -> bool {
     matches!(gzip(h), Ok(false)) && !msgpack(h)
 }
 
-/// Inflates a gzip body, at most [`MAX_BODY`] bytes.
-pub fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
+/// Inflates a gzip body, at most `max` bytes, each step charged to `lease` before it is kept.
+pub async fn gunzip(body: &[u8], max: usize, lease: &mut Lease) -> Result<Vec<u8>, BodyError> {
     let mut out = Vec::new();
     let mut d = flate2::read::MultiGzDecoder::new(body).take(max as u64 + 1);
-    d.read_to_end(&mut out).map_err(|e| BodyError::Malformed(format!("gzip: {e}")))?;
-    if out.len() > max {
-        return Err(BodyError::TooLarge);
+    // The lease already covers the compressed body; the inflated bytes come on top.
+    let base = lease.held();
+    loop {
+        if out.capacity() - out.len() < INFLATE_STEP {
+            let cap = out.capacity().saturating_mul(2).max(out.len() + INFLATE_STEP).min(max + 1);
+            lease.grow_to(base + cap).await.map_err(BodyError::Budget)?;
+            out.reserve_exact(cap - out.len());
+        }
+        let room = (out.capacity() - out.len()).min(INFLATE_STEP);
+        let start = out.len();
+        out.resize(start + room, 0);
+        let n = d.read(&mut out[start..]).map_err(|e| BodyError::Malformed(format!("gzip: {e}")))?;
+        out.truncate(start + n);
+        if n == 0 {
+            break;
+        }
+        if out.len() > max {
+            return Err(BodyError::TooLarge);
+        }
     }
     Ok(out)
 }
@@ -64,11 +86,23 @@ pub fn msgpack_to_json(body: &[u8]) -> Result<Vec<u8>, BodyError> {
     Ok(out)
 }
 
-/// The JSON text of a body with these headers.
-pub fn json_of<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Cow<'a, [u8]>, BodyError> {
-    let raw: Cow<'a, [u8]> = if gzip(headers)? { Cow::Owned(gunzip(body, MAX_BODY)?) } else { Cow::Borrowed(body) };
+/// The JSON text of a body with these headers (at most `max` bytes once inflated); what decoding makes is
+/// charged to `lease`, which already covers the body.
+pub async fn json_of<'a>(
+    headers: &HeaderMap,
+    body: &'a [u8],
+    max: usize,
+    lease: &mut Lease,
+) -> Result<Cow<'a, [u8]>, BodyError> {
+    let raw: Cow<'a, [u8]> =
+        if gzip(headers)? { Cow::Owned(gunzip(body, max, lease).await?) } else { Cow::Borrowed(body) };
     if msgpack(headers) {
-        Ok(Cow::Owned(msgpack_to_json(&raw)?))
+        // MessagePack's JSON text is at most about twice its size; charged ahead, then what it took.
+        let before = lease.held();
+        lease.grow_to(before + raw.len() * 2).await.map_err(BodyError::Budget)?;
+        let json = msgpack_to_json(&raw)?;
+        lease.grow_to(before + json.capacity()).await.map_err(BodyError::Budget)?;
+        Ok(Cow::Owned(json))
     } else {
         Ok(raw)
     }
@@ -91,6 +125,18 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(b).unwrap();
         e.finish().unwrap()
+    }
+
+    /// `json_of` with no budget to speak of.
+    fn json_of<'a>(h: &HeaderMap, b: &'a [u8]) -> Result<Cow<'a, [u8]>, BodyError> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut lease = falcon_proto::budget::Budget::unlimited().lease();
+        rt.block_on(super::json_of(h, b, 64 << 20, &mut lease))
+    }
+
+    fn gunzip(b: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(super::gunzip(b, max, &mut falcon_proto::budget::Budget::unlimited().lease()))
     }
 
     const ITEM: &str =

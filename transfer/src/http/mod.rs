@@ -21,7 +21,7 @@ use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Largest `/api/push` body accepted (Go has no limit).
+/// The largest body any form of remote write may claim once decoded, whatever the config says (fuzzing uses it).
 pub const MAX_BODY: usize = 64 << 20;
 
 /// The router.
@@ -41,6 +41,7 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
         "/config/reload" => common::reload(&app, peer, req.headers()),
         "/counter/all" | "/statistics/all" => data(&app.stats.all(app.sender.queue_lens(), app.head_config())),
         "/counter/extra" => data(&app.stats.extra()),
+        "/counter/buffers" => data(&app.budget.stats()),
         "/spool" => data(&app.sender.spool_stats()),
         "/proc/step" => data(&common::MinStep { min_step: app.sender.min_step() }),
         p => {
@@ -62,6 +63,14 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
     let mut r = Response::new(Body::from(body.into()));
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+/// A request given up for the buffer budget (spent for the whole wait, or the body stalled): 503, and the
+/// connection is closed rather than reused, since the rest of the body was never read.
+fn budget_refusal(why: &str) -> Response {
+    let mut r = http_error(StatusCode::SERVICE_UNAVAILABLE, why);
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 

@@ -10,7 +10,7 @@
 //! The items then get `/api/push`'s validation, counters and sharding. A body that does not decode gets 400
 //! with the reason; a decoded one 204.
 
-use super::{http_error, MAX_BODY};
+use super::{budget_refusal, http_error};
 use crate::app::{App, Source};
 use crate::config::RemoteWriteInConfig;
 use crate::point::CounterType;
@@ -21,6 +21,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
 use falcon_proto::model::GoValue;
+use falcon_runtime::body::{read_json_body, JsonBodyError};
 
 /// Prometheus's staleness marker.
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -94,11 +95,29 @@ pub fn items(req: &pb::WriteRequest, cfg: &RemoteWriteInConfig) -> Decoded {
 }
 
 pub(super) async fn write(app: &App, req: Request) -> Response {
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+    let max = app.cfg.buffers.max_message();
+    let mut lease = app.budget.lease();
+    let body = match read_json_body(req.into_body(), max, false, &mut lease).await {
         Ok(b) => b,
-        Err(_) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(JsonBodyError::TooLarge(_)) => return http_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+        Err(e @ (JsonBodyError::Budget(_) | JsonBodyError::Stalled(_))) => {
+            e.count(&lease, "http /api/v1/write");
+            return budget_refusal(&e.to_string());
+        }
+        Err(e) => return http_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let decoded = match decode_body(&body, MAX_BODY) {
+    // The snappy block says how large it inflates; that, and as much again for the decoded series (an
+    // estimate), are charged before anything is made.
+    if let Ok(len) = snap::raw::decompress_len(&body) {
+        if len <= max {
+            let want = lease.held() + 2 * len;
+            if let Err(e) = lease.grow_to(want).await {
+                app.budget.count_close("http /api/v1/write", &e);
+                return budget_refusal(&e.to_string());
+            }
+        }
+    }
+    let decoded = match decode_body(&body, max) {
         Ok(r) => items(&r, &app.cfg.remote_write_in),
         Err(why) => return http_error(StatusCode::BAD_REQUEST, &why),
     };

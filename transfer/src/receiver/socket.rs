@@ -6,6 +6,10 @@
 //! trailing `\r` is stripped (Go keeps it, so CRLF clients fail on the last field), and items are forwarded as
 //! lines arrive, in batches of up to 200 or whenever the connection has no more input buffered, where Go holds
 //! every item of a connection in memory until it closes.
+//!
+//! A connection reads through a small buffer that the budget does not charge; a line longer than that is
+//! charged to the process's buffer budget as it grows, and a line left unfinished for the budget's stall
+//! timeout closes the connection.
 
 use crate::app::{App, Source};
 use crate::point::{CounterType, Point};
@@ -61,10 +65,15 @@ pub fn parse_line(line: &str) -> Option<Point> {
     })
 }
 
+/// The read buffer of a connection (within the budget's uncharged bytes per lease).
+const READ_BUF: usize = 2 << 10;
+
 /// Serves one connection until `quit`, EOF, the idle timeout, an error or shutdown.
 pub async fn serve_conn<S: AsyncRead + Unpin>(stream: S, app: Arc<App>, idle: Duration, mut shutdown: Shutdown) {
-    let mut reader = BufReader::with_capacity(64 << 10, stream);
+    let mut reader = BufReader::with_capacity(READ_BUF, stream);
     let mut line = Vec::with_capacity(256);
+    let mut lease = app.budget.lease();
+    let stall = app.budget.stall().map_or(idle, |s| s.min(idle));
     let mut batch = Vec::with_capacity(BATCH);
     let mut oversized = false;
     loop {
@@ -72,12 +81,18 @@ pub async fn serve_conn<S: AsyncRead + Unpin>(stream: S, app: Arc<App>, idle: Du
             // Forward what arrived before waiting for more.
             app.receive_points(std::mem::take(&mut batch), Source::Socket);
         }
+        // Half a line holds its buffer: it gets the stall timeout, not the idle one.
+        let wait = if line.is_empty() { idle } else { stall };
         let filled = tokio::select! {
-            r = tokio::time::timeout(idle, reader.fill_buf()) => r,
+            r = tokio::time::timeout(wait, reader.fill_buf()) => r,
             _ = shutdown.wait() => break,
         };
         let buf = match filled {
             Ok(Ok(b)) if !b.is_empty() => b,
+            Err(_) if !line.is_empty() => {
+                app.budget.count_stall("socket", lease.held());
+                break;
+            }
             // EOF, error or idle timeout.
             _ => break,
         };
@@ -88,6 +103,15 @@ pub async fn serve_conn<S: AsyncRead + Unpin>(stream: S, app: Arc<App>, idle: Du
         if line.len() + chunk.len() > MAX_LINE {
             oversized = true;
         } else if !oversized {
+            let need = line.len() + chunk.len();
+            if need > line.capacity() {
+                let cap = line.capacity().saturating_mul(2).max(need).min(MAX_LINE);
+                if let Err(e) = lease.grow_to(READ_BUF + cap).await {
+                    app.budget.count_close("socket", &e);
+                    break;
+                }
+                line.reserve_exact(cap - line.len());
+            }
             line.extend_from_slice(chunk);
         }
         let used = chunk.len() + usize::from(newline);
@@ -112,6 +136,11 @@ pub async fn serve_conn<S: AsyncRead + Unpin>(stream: S, app: Arc<App>, idle: Du
             }
         }
         line.clear();
+        if line.capacity() > 4 << 10 {
+            // A long line's buffer goes back once the line is done.
+            line = Vec::with_capacity(256);
+            lease.shrink_to(0);
+        }
         if batch.len() >= BATCH {
             app.receive_points(std::mem::take(&mut batch), Source::Socket);
         }
