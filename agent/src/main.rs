@@ -29,6 +29,7 @@ fn args() -> Args {
 }
 
 fn main() -> ExitCode {
+    falcon_runtime::alloc::return_freed_memory();
     let args = args();
     if args.version {
         println!("{}", falcon_agent::identity::VERSION);

@@ -153,6 +153,7 @@ enum StrategyCmd {
 }
 
 fn main() -> ExitCode {
+    falcon_runtime::alloc::return_freed_memory();
     let args = Args::parse();
     if args.version {
         println!("{}", env!("CARGO_PKG_VERSION"));

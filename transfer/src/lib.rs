@@ -12,7 +12,9 @@
 //! - [`app`]: the shared state; [`start`] binds the listeners, [`Running::shutdown`] drains.
 //! - [`shards`]: one single-threaded runtime per worker thread; connections and send loops live on them.
 //! - [`spool`]: a lane's on-disk overflow, so a peer that is down costs disk, not data.
+//! - [`alloc`]: allocator settings that give a flood's memory back once it is over.
 
+pub mod alloc;
 pub mod app;
 pub mod config;
 pub mod http;

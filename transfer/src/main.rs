@@ -26,6 +26,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    falcon_transfer::alloc::configure();
     let args = Args::parse();
     if args.version {
         println!("{}", env!("CARGO_PKG_VERSION"));
@@ -50,6 +51,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Connections are read on the shards and HTTP bodies here: each thread hands its freed pages back.
+    for i in 0..shards.len() {
+        shards.get(i).spawn(falcon_transfer::alloc::collect_loop());
+    }
+    control.spawn(falcon_transfer::alloc::collect_loop());
     let code = control.block_on(run(cfg, args.config, shards.clone()));
     if let Ok(s) = Arc::try_unwrap(shards) {
         s.stop();
