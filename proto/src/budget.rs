@@ -11,6 +11,7 @@
 //!   (like its socket buffers), bounded by the connection limit, so idle connections hold nothing here;
 //! - a lease above [`SMALL`] bytes may only use the budget minus its reserve (an eighth), so a flood of large
 //!   messages leaves room for the small requests agents and judges send (a Go agent's cycle is ~30 KB).
+//!   Partial messages that stay small can still fill the reserve; the stall timeout ends those.
 
 use crate::ratelog::RateLimited;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -20,8 +21,8 @@ use tokio::sync::Notify;
 
 /// Bytes of each lease that are never charged (a connection's small first read buffer).
 pub const FREE_PER_LEASE: usize = 4 << 10;
-/// Leases up to this size may use the reserved part of the budget.
-pub const SMALL: usize = 1 << 20;
+/// Leases up to this size (twice a Go agent's cycle) may use the reserved part of the budget.
+pub const SMALL: usize = 64 << 10;
 
 /// Why a lease could not grow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

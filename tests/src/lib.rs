@@ -4,10 +4,11 @@
 //! [`mariadb`] runs a private MariaDB server with our DDL of the `falcon_portal` tables; [`prometheus`], [`victoria`]
 //! and [`influxdb`] run private Prometheus, VictoriaMetrics and InfluxDB 1.x servers for the storage writers;
 //! [`pki`] makes a throwaway CA and certificates for the TLS tests; [`gobsink`] is a counting judge/graph node
-//! for load runs.
+//! for load runs; [`flood`] sends the hostile partial messages of the buffer-budget tests.
 
 pub mod daemon;
 pub mod fake;
+pub mod flood;
 pub mod gen;
 pub mod go;
 pub mod gobsink;
