@@ -19,7 +19,8 @@ fn hostile_push_bodies_stay_within_the_budget_and_a_normal_push_is_served() {
     let transfer = fake_transfer(&rt, "127.0.0.1:0", Default::default());
     let (hbs, _s) = fake_hbs(&rt, Arc::new(Mutex::new(HbsState::default())));
     let dir = temp_dir("budget");
-    let extra = format!(r#","buffers":{{"budgetBytes":{BUDGET},"maxMessageBytes":1048576,"waitMs":300,"stallSeconds":2}}"#);
+    let extra =
+        format!(r#","buffers":{{"budgetBytes":{BUDGET},"maxMessageBytes":1048576,"waitMs":300,"stallSeconds":2}}"#);
     let agent = start_agent(&dir, &config(&hbs, &[&transfer.addr], r#"{"enabled":false}"#, &extra));
     let h = agent.addr("http").to_string();
 

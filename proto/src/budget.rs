@@ -12,12 +12,16 @@
 //! - a lease above [`SMALL`] bytes may only use the budget minus its reserve (an eighth), so a flood of large
 //!   messages leaves room for the small requests agents and judges send (a Go agent's cycle is ~30 KB).
 //!   Partial messages that stay small can still fill the reserve; the stall timeout ends those.
+//! - a lease above [`SMALL`] also takes one of a fixed number of large-message slots (the large part of the
+//!   budget over the message bound), waiting for one in arrival order. Without them, 200 connections each
+//!   half way through a 16 MiB message share out the whole budget, every one waits for more, and none can
+//!   finish until the waits time out; with them, every slot holder can always read its message to the end.
 
 use crate::ratelog::RateLimited;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// Bytes of each lease that are never charged (a connection's small first read buffer).
 pub const FREE_PER_LEASE: usize = 4 << 10;
@@ -76,6 +80,8 @@ pub struct Budget {
     limit: usize,
     /// What leases above [`SMALL`] may use together.
     large_limit: usize,
+    /// One permit per lease above [`SMALL`]: as many as messages at the bound fit in `large_limit`.
+    large_slots: Arc<Semaphore>,
     wait: Duration,
     stall: Option<Duration>,
     used: AtomicUsize,
@@ -88,12 +94,16 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// A budget of `limit` bytes; a reader waits at most `wait` for room, and a message that has started
-    /// may go `stall` without a new byte before its connection is closed (None: forever).
-    pub fn new(limit: usize, wait: Duration, stall: Option<Duration>) -> Arc<Self> {
+    /// A budget of `limit` bytes for messages of at most `max_message` bytes; a reader waits at most `wait`
+    /// for room, and a message that has started may go `stall` without a new byte before its connection is
+    /// closed (None: forever).
+    pub fn new(limit: usize, max_message: usize, wait: Duration, stall: Option<Duration>) -> Arc<Self> {
+        let large_limit = limit - limit / 8;
+        let slots = (large_limit / max_message.max(1)).clamp(1, Semaphore::MAX_PERMITS);
         Arc::new(Budget {
             limit,
-            large_limit: limit - limit / 8,
+            large_limit,
+            large_slots: Arc::new(Semaphore::new(slots)),
             wait,
             stall,
             used: AtomicUsize::new(0),
@@ -109,7 +119,7 @@ impl Budget {
     /// The one budget that never runs out, for readers of replies from servers the process chose itself.
     pub fn unlimited() -> Arc<Self> {
         static UNLIMITED: OnceLock<Arc<Budget>> = OnceLock::new();
-        UNLIMITED.get_or_init(|| Self::new(usize::MAX / 2, Duration::ZERO, None)).clone()
+        UNLIMITED.get_or_init(|| Self::new(usize::MAX / 2, 1, Duration::ZERO, None)).clone()
     }
 
     /// How long a started message may go without a new byte.
@@ -149,9 +159,14 @@ impl Budget {
         }
     }
 
+    /// How many messages above [`SMALL`] may be read at once.
+    pub fn large_slots(&self) -> usize {
+        self.large_slots.available_permits()
+    }
+
     /// A lease holding nothing yet.
     pub fn lease(self: &Arc<Self>) -> Lease {
-        Lease { budget: self.clone(), held: 0, charged: 0 }
+        Lease { budget: self.clone(), held: 0, charged: 0, slot: None }
     }
 
     /// Charges `n` more bytes if that stays within the part of the budget a lease of `size` may use.
@@ -203,6 +218,8 @@ pub struct Lease {
     held: usize,
     /// Of which charged to the budget (all but the free first bytes).
     charged: usize,
+    /// Held while the lease is above [`SMALL`].
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Lease {
@@ -228,18 +245,39 @@ impl Lease {
         if charge > cap {
             return Err(BudgetError::NeverFits { limit: cap.saturating_add(FREE_PER_LEASE), wanted: size });
         }
+        let deadline = tokio::time::Instant::now() + self.budget.wait;
+        let mut waited = false;
+        if size > SMALL && self.slot.is_none() {
+            let slots = self.budget.large_slots.clone();
+            self.slot = match slots.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    self.budget.waits.fetch_add(1, Relaxed);
+                    waited = true;
+                    match tokio::time::timeout_at(deadline, slots.acquire_owned()).await {
+                        Ok(Ok(p)) => Some(p),
+                        _ => return Err(self.exhausted(size)),
+                    }
+                }
+            };
+        }
         if !self.budget.try_charge(need, size) {
-            self.wait_for(need, size).await?;
+            if !waited {
+                self.budget.waits.fetch_add(1, Relaxed);
+            }
+            self.wait_for(need, size, deadline).await?;
         }
         self.held = size;
         self.charged = charge;
         Ok(())
     }
 
-    async fn wait_for(&self, need: usize, size: usize) -> Result<(), BudgetError> {
+    fn exhausted(&self, wanted: usize) -> BudgetError {
+        BudgetError::Exhausted { limit: self.budget.limit, wanted, waited: self.budget.wait }
+    }
+
+    async fn wait_for(&self, need: usize, size: usize, deadline: tokio::time::Instant) -> Result<(), BudgetError> {
         let b = &self.budget;
-        b.waits.fetch_add(1, Relaxed);
-        let deadline = tokio::time::Instant::now() + b.wait;
         loop {
             let freed = b.freed.notified();
             tokio::pin!(freed);
@@ -249,11 +287,7 @@ impl Lease {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return if b.try_charge(need, size) {
-                    Ok(())
-                } else {
-                    Err(BudgetError::Exhausted { limit: b.limit, wanted: size, waited: b.wait })
-                };
+                return if b.try_charge(need, size) { Ok(()) } else { Err(self.exhausted(size)) };
             }
         }
     }
@@ -267,6 +301,9 @@ impl Lease {
         self.budget.release(self.charged - charge);
         self.held = size;
         self.charged = charge;
+        if size <= SMALL {
+            self.slot = None;
+        }
     }
 }
 
@@ -287,7 +324,7 @@ mod tests {
     #[test]
     fn charges_beyond_the_free_bytes_and_gives_back() {
         rt().block_on(async {
-            let b = Budget::new(1 << 20, Duration::from_secs(1), None);
+            let b = Budget::new(1 << 20, 1 << 10, Duration::from_secs(1), None);
             let mut l = b.lease();
             l.grow_to(FREE_PER_LEASE).await.unwrap();
             assert_eq!(b.used(), 0);
@@ -306,7 +343,7 @@ mod tests {
     #[test]
     fn a_spent_budget_makes_readers_wait_then_fail() {
         rt().block_on(async {
-            let b = Budget::new(8 * SMALL, Duration::from_millis(200), None);
+            let b = Budget::new(8 * SMALL, SMALL, Duration::from_millis(200), None);
             let mut big = b.lease();
             // Large leases stop at the budget minus its reserve.
             big.grow_to(7 * SMALL + FREE_PER_LEASE).await.unwrap();
@@ -332,7 +369,7 @@ mod tests {
     #[test]
     fn a_lease_larger_than_the_budget_fails_at_once() {
         rt().block_on(async {
-            let b = Budget::new(8 * SMALL, Duration::from_secs(3600), None);
+            let b = Budget::new(8 * SMALL, SMALL, Duration::from_secs(3600), None);
             let err = b.lease().grow_to(8 * SMALL).await.unwrap_err();
             assert!(matches!(err, BudgetError::NeverFits { .. }), "{err}");
             assert!(b.largest_lease() < 8 * SMALL);
@@ -347,6 +384,39 @@ mod tests {
             let mut l = b.lease();
             l.grow_to(1 << 40).await.unwrap();
             assert_eq!(b.stats().waits, 0);
+        });
+    }
+
+    #[test]
+    fn large_messages_take_turns_instead_of_sharing_out_the_budget() {
+        rt().block_on(async {
+            // 14 MiB for large leases, 4 MiB messages: three slots.
+            let b = Budget::new(16 << 20, 4 << 20, Duration::from_millis(200), None);
+            assert_eq!(b.large_slots(), 3);
+            let mut held: Vec<Lease> = Vec::new();
+            for _ in 0..3 {
+                let mut l = b.lease();
+                l.grow_to(2 << 20).await.unwrap();
+                held.push(l);
+            }
+            // Bytes are left, but a fourth large message waits for a slot, then gives up.
+            let mut fourth = b.lease();
+            assert!(matches!(fourth.grow_to(2 << 20).await, Err(BudgetError::Exhausted { .. })));
+            // Small ones are not slotted.
+            let mut small = b.lease();
+            small.grow_to(SMALL).await.unwrap();
+            // A slot comes back when its lease shrinks to small, and the waiter gets it.
+            let b2 = b.clone();
+            let waiter = tokio::spawn(async move {
+                let mut l = b2.lease();
+                l.grow_to(3 << 20).await.map(|_| l.held())
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            held[0].shrink_to(SMALL);
+            assert_eq!(waiter.await.unwrap(), Ok(3 << 20));
+            drop(held);
+            drop(small);
+            assert_eq!((b.used(), b.large_slots()), (0, 3));
         });
     }
 }

@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn charged_to_the_lease_and_refused_when_the_budget_is_spent() {
         run(async {
-            let budget = Budget::new(1 << 20, Duration::from_millis(50), Some(Duration::from_millis(50)));
+            let budget = Budget::new(1 << 20, 512 << 10, Duration::from_millis(50), Some(Duration::from_millis(50)));
             let mut lease = budget.lease();
             let b = read_json_body(body(vec![&[b' '; 3000], &[b' '; 3000], b"1"], false), 1 << 20, true, &mut lease);
             assert_eq!(b.await.unwrap().len(), 6001);

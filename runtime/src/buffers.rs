@@ -80,7 +80,12 @@ impl BuffersConfig {
     /// The budget these settings describe (call once per process: every listener shares it).
     pub fn budget(&self) -> Arc<Budget> {
         let stall = (self.stall_seconds > 0).then(|| Duration::from_secs(self.stall_seconds as u64));
-        Budget::new(self.budget_bytes.max(0) as usize, Duration::from_millis(self.wait_ms.max(0) as u64), stall)
+        Budget::new(
+            self.budget_bytes.max(0) as usize,
+            self.max_message(),
+            Duration::from_millis(self.wait_ms.max(0) as u64),
+            stall,
+        )
     }
 
     /// The bound on one request.

@@ -180,12 +180,12 @@ mod tests {
         // 3 MiB of output; the budget holds at most 7/8 of 2 MiB for one large reader.
         let mut p = script(&d, "1_big.sh", "#!/bin/sh\nhead -c 3145728 /dev/zero | tr '\\0' ' '\necho '[]'\n");
         p.cycle = 30;
-        let budget = Budget::new(2 << 20, Duration::from_millis(100), None);
+        let budget = Budget::new(2 << 20, 1 << 20, Duration::from_millis(100), None);
         let e = run(&d, &d, &p, &budget).await.unwrap_err();
         assert!(matches!(e, RunError::Budget(_)), "{e}");
         assert_eq!((budget.used(), budget.stats().closes), (0, 1));
         // With room, the same output decodes (blank padding, then an empty array).
-        let roomy = Budget::new(64 << 20, Duration::from_millis(100), None);
+        let roomy = Budget::new(64 << 20, 4 << 20, Duration::from_millis(100), None);
         assert!(run(&d, &d, &p, &roomy).await.unwrap().is_empty());
         assert_eq!(roomy.used(), 0);
         assert!(roomy.stats().peak >= 3 << 20);

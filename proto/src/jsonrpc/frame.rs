@@ -314,7 +314,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_quiet_connection_gives_its_buffer_back() {
-        let budget = Budget::new(64 << 20, Duration::from_secs(1), None);
+        let budget = Budget::new(64 << 20, 1 << 20, Duration::from_secs(1), None);
         let (mut client, server) = tokio::io::duplex(1 << 20);
         let mut r = FrameReader::with_lease(server, 1 << 20, budget.lease());
         let big = format!("{{\"k\":\"{}\"}}", "y".repeat(300_000));
@@ -328,7 +328,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_spent_budget_closes_after_the_wait() {
-        let budget = Budget::new(4 << 20, Duration::from_millis(100), None);
+        let budget = Budget::new(4 << 20, 1 << 20, Duration::from_millis(100), None);
         let mut hog = budget.lease();
         hog.grow_to(3 << 20).await.unwrap();
         let (mut client, server) = tokio::io::duplex(1 << 20);
@@ -349,7 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stalled_message_is_dropped() {
-        let budget = Budget::new(4 << 20, Duration::from_secs(1), Some(Duration::from_millis(100)));
+        let budget = Budget::new(4 << 20, 1 << 20, Duration::from_secs(1), Some(Duration::from_millis(100)));
         let (mut client, server) = tokio::io::duplex(1 << 20);
         let mut r = FrameReader::with_lease(server, 1 << 20, budget.lease());
         tokio::io::AsyncWriteExt::write_all(&mut client, b"{\"method\":").await.unwrap();
