@@ -99,6 +99,8 @@ pub struct Snapshot {
     pub hosts: BTreeMap<i64, HostRow>,
     /// host id -> group ids.
     pub host_groups: HashMap<i64, Vec<i64>>,
+    /// group id -> name (for agent rollouts by group).
+    pub group_names: HashMap<i64, String>,
     /// group id -> template ids.
     pub group_templates: HashMap<i64, Vec<i64>>,
     /// group id -> plugin dirs.
@@ -203,6 +205,11 @@ impl Snapshot {
 
     fn host_group_ids(&self, hostname: &str) -> &[i64] {
         self.host_ids.get(hostname).and_then(|h| self.host_groups.get(h)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The names of the groups `hostname` is in.
+    pub fn host_group_names(&self, hostname: &str) -> Vec<String> {
+        self.host_group_ids(hostname).iter().filter_map(|g| self.group_names.get(g).cloned()).collect()
     }
 
     /// The templates bound to a host's groups, in binding order, de-duplicated.

@@ -70,6 +70,15 @@ go_struct! {
         /// Ours: the budget for bytes buffered from clients over every listener, and the bound on one request.
         #[serde(skip_serializing)]
         pub buffers: falcon_runtime::buffers::BuffersConfig = "buffers",
+        /// ops-meta's: the agents updaters should run (`default` and `others` by hostname prefix).
+        #[serde(skip_serializing)]
+        pub agents: Vec<crate::rollout::AgentRule> = "agents" as "[]*g.InheritConfig",
+        /// ops-meta's: where the tarballs served at `/tarball/` are.
+        #[serde(skip_serializing)]
+        pub tarball_dir: String = "tarballDir",
+        /// Ours: the file of per-group agent versions (`falcon-hbs admin rollout`).
+        #[serde(skip_serializing)]
+        pub rollout_file: String = "rolloutFile",
     }
 }
 
@@ -89,6 +98,9 @@ impl Default for Config {
             key: String::new(),
             client_ca: String::new(),
             buffers: Default::default(),
+            agents: Vec::new(),
+            tarball_dir: "./tarball".into(),
+            rollout_file: "./rollout.json".into(),
         }
     }
 }

@@ -140,6 +140,7 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
             any(|State(h): State<Arc<Hbs>>, Path(host): Path<String>| async move { data(&h.cache().plugins(&host)) }),
         )
         .merge(crate::admin_http::routes())
+        .merge(crate::rollout_http::routes())
         .with_state(hbs)
 }
 

@@ -11,6 +11,8 @@
 //! - [`rpc`]: `Agent.*` and `Hbs.*`.
 //! - [`http`]: Go's read routes; [`admin_http`]: the admin API.
 //! - [`admin`]: administrative operations and the JSON document (import/export).
+//! - [`rollout`], [`rollout_http`]: agent rollouts for updaters (ops-meta's `/heartbeat`, tarballs, per-group
+//!   versions, `/rollout`).
 
 pub mod admin;
 pub mod admin_http;
@@ -19,6 +21,8 @@ pub mod config;
 pub mod db;
 pub mod hostwrites;
 pub mod http;
+pub mod rollout;
+pub mod rollout_http;
 pub mod rpc;
 pub mod state;
 pub mod store;

@@ -79,6 +79,30 @@ enum Admin {
     },
     /// Add a plugin dir or file to a group.
     Plugin { group: String, dir: String },
+    /// Agent versions per group, for updaters (kept in the config's `rolloutFile`).
+    Rollout {
+        #[command(subcommand)]
+        what: RolloutCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RolloutCmd {
+    /// The hosts of GROUP run VERSION of AGENT (the latest set wins for a host in several groups).
+    Set {
+        agent: String,
+        version: String,
+        #[arg(long)]
+        group: String,
+    },
+    /// GROUP follows the `agents` section again.
+    Clear {
+        agent: String,
+        #[arg(long)]
+        group: String,
+    },
+    /// Print the group versions.
+    Show,
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,7 +198,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Admin { what }) = args.command {
-        return admin(db.as_ref(), what);
+        return admin(&cfg, db.as_ref(), what);
     }
     falcon_runtime::logging::init(cfg.debug);
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -242,8 +266,32 @@ fn print_json<T: serde::Serialize>(v: &T) {
     }
 }
 
-fn admin(db: &dyn Store, what: Admin) -> ExitCode {
+/// The rollout file is not in the database: the command edits it, the server re-reads it when it changes.
+fn rollout(cfg: &Config, what: RolloutCmd) -> ExitCode {
+    let path = std::path::Path::new(&cfg.rollout_file);
+    let r = match what {
+        RolloutCmd::Set { agent, version, group } => {
+            falcon_hbs::rollout::set_group_version(path, &agent, &group, &version)
+        }
+        RolloutCmd::Clear { agent, group } => falcon_hbs::rollout::set_group_version(path, &agent, &group, ""),
+        RolloutCmd::Show => falcon_hbs::rollout::RolloutFile::read(path)
+            .map(|f| serde_json::to_string_pretty(&f.groups).unwrap_or_default()),
+    };
+    match r {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn admin(cfg: &Config, db: &dyn Store, what: Admin) -> ExitCode {
     let op = match what {
+        Admin::Rollout { what } => return rollout(cfg, what),
         Admin::Export => return export(db, print_json),
         Admin::Host { what: HostCmd::List } => return export(db, |d| print_json(&d.hosts)),
         Admin::Group { what: GroupCmd::List } => return export(db, |d| print_json(&d.groups)),

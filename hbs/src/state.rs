@@ -33,6 +33,12 @@ pub struct Hbs {
     pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
     /// Bytes buffered from clients, over every listener (fixed at start; a reload does not change it).
     pub budget: Arc<falcon_proto::budget::Budget>,
+    /// Per-group agent versions (the rollout file).
+    pub rollout: crate::rollout::RolloutState,
+    /// What updaters reported.
+    pub updater_reports: crate::rollout::Reports,
+    /// Checksums of served tarballs.
+    pub checksums: crate::rollout::Checksums,
 }
 
 impl Hbs {
@@ -40,8 +46,12 @@ impl Hbs {
     pub fn new(cfg: Config, path: Option<PathBuf>, store: Arc<dyn Store>) -> Result<Arc<Hbs>, DbError> {
         let snap = store.load()?;
         let budget = cfg.buffers.budget();
+        let rollout = crate::rollout::RolloutState::new(PathBuf::from(&cfg.rollout_file));
         Ok(Arc::new(Hbs {
             budget,
+            rollout,
+            updater_reports: Default::default(),
+            checksums: Default::default(),
             cfg: RwLock::new(Arc::new(cfg)),
             path,
             store,

@@ -22,6 +22,9 @@ pub fn load(s: &mut dyn Sql) -> Result<Snapshot, DbError> {
     };
     snap.host_groups =
         grouped(pairs(s.rows("read grp_host", &format!("SELECT host_id, grp_id FROM grp_host {order}"), &[])?)?);
+    for r in s.rows("read grp", "SELECT id, grp_name FROM grp ORDER BY id", &[])? {
+        snap.group_names.insert(int(&r, 0)?, text(&r, 1)?);
+    }
     snap.group_templates =
         grouped(pairs(s.rows("read grp_tpl", &format!("SELECT grp_id, tpl_id FROM grp_tpl {order}"), &[])?)?);
     let dirs = s.rows("read plugin_dir", "SELECT grp_id, dir FROM plugin_dir ORDER BY id", &[])?;

@@ -10,6 +10,7 @@ mod judge;
 mod metric;
 mod rpc;
 mod strategy;
+mod updater;
 
 pub use agent::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse,
@@ -19,3 +20,4 @@ pub use judge::JudgeItem;
 pub use metric::{GoValue, MetricValue, TransferResponse};
 pub use rpc::{NullRpcRequest, SimpleRpcResponse};
 pub use strategy::{Expression, ExpressionResponse, HostStrategy, StrategiesResponse, Strategy, Template};
+pub use updater::{DesiredAgent, HeartbeatRequest, HeartbeatResponse, RealAgent};

@@ -1,0 +1,152 @@
+//! The rollout routes on the HTTP port: ops-meta's `POST /heartbeat` for updaters, the tarballs with their
+//! checksums (`GET /tarball/<name>-<version>.tar.gz[.md5|.sha256]`), the rollout's state (`GET /rollout`) and
+//! the per-group versions (`POST /admin/rollout`, trusted callers only).
+
+use crate::http::{data, text};
+use crate::rollout::{desired_agents, tarball_request};
+use crate::state::Hbs;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use falcon_proto::model::{HeartbeatRequest, HeartbeatResponse};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The routes.
+pub fn routes() -> Router<Arc<Hbs>> {
+    Router::new()
+        .route("/heartbeat", post(heartbeat))
+        .route("/tarball/{file}", get(tarball))
+        .route("/rollout", get(rollout))
+        .route("/admin/rollout", post(admin_rollout))
+}
+
+/// Go's `http.Error`.
+fn go_error(status: StatusCode, msg: &str) -> Response {
+    let mut r = (status, format!("{msg}\n")).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// ops-meta's heartbeat: record what runs, answer what should.
+async fn heartbeat(State(h): State<Arc<Hbs>>, headers: HeaderMap, body: Body) -> Response {
+    if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim) == Some("0") {
+        return go_error(StatusCode::BAD_REQUEST, "body is blank");
+    }
+    let max = h.config().buffers.max_message();
+    let mut lease = h.budget.lease();
+    let bytes = match falcon_runtime::body::read_json_body(body, max, true, &mut lease).await {
+        Ok(b) => b,
+        Err(e @ (falcon_runtime::body::JsonBodyError::Budget(_) | falcon_runtime::body::JsonBodyError::Stalled(_))) => {
+            e.count(&lease, "http /heartbeat");
+            return go_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
+        Err(_) => return go_error(StatusCode::BAD_REQUEST, "body format error"),
+    };
+    if bytes.is_empty() {
+        return go_error(StatusCode::BAD_REQUEST, "body is blank");
+    }
+    let req: HeartbeatRequest = match falcon_proto::gojson::from_first_value(&bytes) {
+        Ok(r) => r,
+        Err(_) => return go_error(StatusCode::BAD_REQUEST, "body format error"),
+    };
+    if req.hostname.is_empty() {
+        return go_error(StatusCode::BAD_REQUEST, "hostname is blank");
+    }
+    h.updater_reports.record(&req);
+    let cfg = h.config();
+    let mut desired = desired_agents(&cfg.agents, &req.hostname);
+    h.rollout.current().apply(&mut desired, &h.cache().host_group_names(&req.hostname));
+    let resp =
+        HeartbeatResponse { error_message: String::new(), desired_agents: (!desired.is_empty()).then_some(desired) };
+    match falcon_proto::gojson::to_vec(&resp) {
+        Ok(b) => {
+            let mut r = (StatusCode::OK, b).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_proto::render::JSON_CONTENT_TYPE));
+            r
+        }
+        Err(e) => go_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// A tarball from `tarballDir`, or its `md5sum`/`sha256sum` line (a file of that name beside it wins over the
+/// one computed).
+async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Response {
+    let Some((name, kind)) = tarball_request(&file) else {
+        return go_error(StatusCode::NOT_FOUND, "404 page not found");
+    };
+    let dir = std::path::PathBuf::from(&h.config().tarball_dir);
+    let (name, kind, file) = (name.to_string(), kind, file.clone());
+    let h2 = h.clone();
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        if kind == "tarball" {
+            return std::fs::read(dir.join(&name));
+        }
+        if let Ok(given) = std::fs::read(dir.join(&file)) {
+            return Ok(given);
+        }
+        let (md5, sha) = h2.checksums.lines(&dir, &name)?;
+        Ok(if kind == "md5" { md5 } else { sha }.into_bytes())
+    })
+    .await;
+    match result {
+        Ok(Ok(bytes)) => {
+            let ct = if kind == "tarball" { "application/gzip" } else { "text/plain; charset=utf-8" };
+            ([(header::CONTENT_TYPE, ct)], bytes).into_response()
+        }
+        _ => go_error(StatusCode::NOT_FOUND, "404 page not found"),
+    }
+}
+
+/// What every updater reported, by agent and version, the failures, and the group versions.
+async fn rollout(State(h): State<Arc<Hbs>>) -> Response {
+    h.updater_reports.clean(falcon_proto::timefmt::now_unix());
+    #[derive(serde::Serialize)]
+    struct View {
+        agents: std::collections::BTreeMap<
+            String,
+            std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+        >,
+        failures: std::collections::BTreeMap<String, String>,
+        groups: Vec<crate::rollout::GroupVersion>,
+    }
+    let v = h.updater_reports.view();
+    data(&View { agents: v.agents, failures: v.failures, groups: h.rollout.current().groups })
+}
+
+/// `{"agent", "group", "version"}` sets a group's version; an empty version clears it.
+async fn admin_rollout(
+    State(h): State<Arc<Hbs>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let cfg = h.config();
+    let by_address = falcon_proto::netutil::is_trusted(peer.ip(), cfg.trustable.iter());
+    if !cfg.http.gate().admit(&headers, by_address).allowed() {
+        return (StatusCode::FORBIDDEN, "no privilege").into_response();
+    }
+    let mut lease = h.budget.lease();
+    let Ok(bytes) = falcon_runtime::body::read_json_body(body, 64 << 10, true, &mut lease).await else {
+        return (StatusCode::BAD_REQUEST, "bad body").into_response();
+    };
+    #[derive(serde::Deserialize)]
+    struct Set {
+        agent: String,
+        group: String,
+        #[serde(default)]
+        version: String,
+    }
+    let Ok(set) = serde_json::from_slice::<Set>(&bytes) else {
+        return (StatusCode::BAD_REQUEST, "want {\"agent\", \"group\", \"version\"}").into_response();
+    };
+    match crate::rollout::set_group_version(&h.rollout.path, &set.agent, &set.group, &set.version) {
+        Ok(msg) => text(msg),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
