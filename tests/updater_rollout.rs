@@ -166,6 +166,8 @@ fn the_updater_installs_upgrades_rolls_back_refuses_bad_tarballs_and_follows_its
     .unwrap();
     let updater = Daemon::start(&workspace_bin("falcon-updater"), &["-c", up_cfg.to_str().unwrap(), "--now"]).unwrap();
     let u = updater.addr("http").to_string();
+    assert_eq!(http::get(&u, "/health").body, "ok");
+    assert_eq!(http::get(&u, "/version").body, env!("CARGO_PKG_VERSION"));
     let version = || std::fs::read_to_string(up.join("falcon-agent/.version")).unwrap_or_default();
     let healthy =
         || http::request(&format!("127.0.0.1:{agent_port}"), "GET", "/health", None, "").is_ok_and(|r| r.status == 200);
@@ -200,6 +202,11 @@ fn the_updater_installs_upgrades_rolls_back_refuses_bad_tarballs_and_follows_its
     wait_for("4.0.0 refused", long, || outcome().contains("md5 mismatch"));
     set_version("5.0.0");
     wait_for("5.0.0 refused", long, || outcome().contains("refused entry"));
+    wait_for("the refusal reported to the HBS", long, || {
+        json(&h, "/rollout")["data"]["failures"]["up-1/falcon-agent"]
+            .as_str()
+            .is_some_and(|s| s.contains("5.0.0 not installed"))
+    });
     assert_eq!(version(), "2.0.0");
     assert!(healthy());
     for v in ["4.0.0", "5.0.0"] {
@@ -219,6 +226,15 @@ fn the_updater_installs_upgrades_rolls_back_refuses_bad_tarballs_and_follows_its
     wait_for("the canary group's version served", long, || desired("up-1") == "1.0.0");
     assert_eq!(desired("web-9"), "2.0.0");
     wait_for("the canary host moved to 1.0.0", long, || version() == "1.0.0" && healthy());
+    // The admin command line shows it (the server hears of the switch at the next heartbeat).
+    wait_for("the rollout status shows the canary host on 1.0.0", long, || {
+        let status: Value = serde_json::from_str(&admin(&["rollout", "status", "--server", &h])).unwrap();
+        status["agents"]["falcon-agent"]["1.0.0"]["up-1"] == "started" && status["groups"][0]["group"] == "canary"
+    });
+    // The admin API clears it again: the group follows the agents section.
+    let r = http::post_json(&h, "/admin/rollout", r#"{"agent":"falcon-agent","group":"canary","version":""}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("the canary group back on the default", long, || desired("up-1") == "2.0.0");
     drop(updater);
     drop(_stop);
     let _ = std::fs::remove_dir_all(&tmp);

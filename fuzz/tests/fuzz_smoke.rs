@@ -60,6 +60,8 @@ smoke_tests!(
     hbs_dsn,
     hbs_admin,
     http,
+    updater_tarball,
+    updater_protocol,
 );
 
 #[test]

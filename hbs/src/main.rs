@@ -103,6 +103,12 @@ enum RolloutCmd {
     },
     /// Print the group versions.
     Show,
+    /// Ask the running server what its updaters report: hosts per agent version with their status, failures.
+    Status {
+        /// The server's HTTP address (default: the config's `http.listen`, a wildcard asked on loopback).
+        #[arg(long)]
+        server: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -276,6 +282,7 @@ fn rollout(cfg: &Config, what: RolloutCmd) -> ExitCode {
         RolloutCmd::Clear { agent, group } => falcon_hbs::rollout::set_group_version(path, &agent, &group, ""),
         RolloutCmd::Show => falcon_hbs::rollout::RolloutFile::read(path)
             .map(|f| serde_json::to_string_pretty(&f.groups).unwrap_or_default()),
+        RolloutCmd::Status { server } => rollout_status(server.as_deref().unwrap_or(&cfg.http.listen)),
     };
     match r {
         Ok(msg) => {
@@ -287,6 +294,25 @@ fn rollout(cfg: &Config, what: RolloutCmd) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `GET /rollout` from the server listening on `listen` (a wildcard address is asked on loopback).
+fn rollout_status(listen: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let addr = falcon_proto::netutil::listen_addr(listen);
+    let addr = match addr.rsplit_once(':') {
+        Some(("" | "0.0.0.0" | "[::]", port)) => format!("127.0.0.1:{port}"),
+        _ => addr,
+    };
+    let mut s = std::net::TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e} (is the server running?)"))?;
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    s.write_all(b"GET /rollout HTTP/1.0\r\nHost: hbs\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.take(64 << 20).read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("{addr}: not a /rollout answer: {e}"))?;
+    serde_json::to_string_pretty(&v["data"]).map_err(|e| e.to_string())
 }
 
 fn admin(cfg: &Config, db: &dyn Store, what: Admin) -> ExitCode {

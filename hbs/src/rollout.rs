@@ -192,7 +192,8 @@ pub struct Reports {
 pub struct RolloutView {
     /// agent -> version -> hostname -> status.
     pub agents: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
-    /// Hosts whose updater reported a rollback or a failure, with the status text.
+    /// Hosts whose updater reported a rollback, a version it could not install or another failure, with the
+    /// status text.
     pub failures: BTreeMap<String, String>,
 }
 
@@ -233,7 +234,7 @@ impl Reports {
                         .entry(a.version.clone())
                         .or_default()
                         .insert(host.clone(), a.status.clone());
-                    if a.status.contains("rollback") || a.status.contains("fail") {
+                    if ["rollback", "not installed", "fail"].iter().any(|w| a.status.contains(w)) {
                         v.failures.insert(format!("{host}/{}", a.name), a.status.clone());
                     }
                 }

@@ -196,4 +196,50 @@ mod tests {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
     }
+
+    /// A one-shot server on loopback answering every connection with `reply` (or nothing, when None).
+    async fn server(reply: Option<Vec<u8>>) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    match reply {
+                        Some(r) => {
+                            let _ = s.write_all(&r).await;
+                        }
+                        None => tokio::time::sleep(Duration::from_secs(30)).await,
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn fetcher(max: usize) -> Fetcher {
+        Fetcher { tls: None, max_bytes: max, timeout: Duration::from_millis(500) }
+    }
+
+    #[tokio::test]
+    async fn bodies_statuses_bounds_and_timeouts() {
+        let ok = server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec())).await;
+        assert_eq!(fetcher(100).get(&format!("http://{ok}/x")).await.unwrap(), b"hello");
+        assert!(matches!(fetcher(4).get(&format!("http://{ok}/x")).await, Err(FetchError::TooLarge { max: 4, .. })));
+        // No length announced: the bound is applied while reading.
+        let chunked = server(Some(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n0123456789".to_vec())).await;
+        assert!(matches!(fetcher(4).get(&format!("http://{chunked}/x")).await, Err(FetchError::TooLarge { .. })));
+        let missing = server(Some(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec())).await;
+        assert!(matches!(
+            fetcher(100).get(&format!("http://{missing}/x")).await,
+            Err(FetchError::Status { status: 404, .. })
+        ));
+        let silent = server(None).await;
+        assert!(matches!(fetcher(100).get(&format!("http://{silent}/x")).await, Err(FetchError::Timeout { .. })));
+        assert!(matches!(fetcher(100).get("https://127.0.0.1:1/x").await, Err(FetchError::NoTls(_))));
+        assert!(matches!(fetcher(100).get("http://127.0.0.1:1/x").await, Err(FetchError::Transport { .. })));
+    }
 }

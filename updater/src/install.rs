@@ -171,7 +171,12 @@ impl Manager {
         }
         let cur = current_version(&dir);
         if cur.as_deref() == Some(d.version.as_str()) {
-            return self.ensure_running(d, &dir.join(&d.version)).await;
+            let outcome = self.ensure_running(d, &dir.join(&d.version)).await;
+            if !matches!(outcome, Outcome::Failed(_)) {
+                // The server is back on what runs: earlier notes (a refused tarball) no longer apply.
+                self.set_note(&d.name, None);
+            }
+            return outcome;
         }
         if let Err(e) = std::fs::create_dir_all(&dir) {
             return Outcome::Failed(format!("create {}: {e}", dir.display()));
@@ -376,5 +381,117 @@ fn prune(dir: &Path, keep: &str, previous: Option<&str>) {
             tracing::info!(dir = %e.path().display(), "pruning an old version");
             let _ = std::fs::remove_dir_all(e.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A version directory whose `control` records its calls in `<agent>/calls` and keeps its state in a file.
+    fn fake_version(agent: &Path, version: &str) -> PathBuf {
+        let dir = agent.join(version);
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = format!(
+            "#!/bin/sh\necho \"{version} $1\" >> ../calls\ncase $1 in\n start) touch running ;;\n stop) rm -f running ;;\n status) if [ -f running ]; then echo started; else echo stoped; fi ;;\nesac\n"
+        );
+        std::fs::write(dir.join("control"), script).unwrap();
+        std::fs::set_permissions(dir.join("control"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
+    fn manager(root: &Path) -> Manager {
+        let fetcher = Fetcher { tls: None, max_bytes: 1 << 20, timeout: Duration::from_secs(1) };
+        Manager::new(root.to_path_buf(), fetcher, Duration::from_secs(3), BTreeMap::new(), Duration::from_secs(5))
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("falcon-install-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[tokio::test]
+    async fn a_switch_the_updater_died_in_is_undone_at_start() {
+        let root = tmp("recover");
+        let agent = root.join("falcon-agent");
+        fake_version(&agent, "1.0");
+        let new = fake_version(&agent, "2.0");
+        set_current_version(&agent, "1.0").unwrap();
+        // Died after starting 2.0 and before writing .version: 1.0 was stopped, 2.0 runs.
+        std::fs::write(new.join("running"), "").unwrap();
+        std::fs::write(agent.join(INSTALLING), "from=1.0\nto=2.0\n").unwrap();
+        manager(&root).recover().await;
+        assert!(!new.join("running").exists(), "the new version is stopped");
+        assert!(agent.join("1.0/running").exists(), "the old one runs again");
+        assert!(!agent.join(INSTALLING).exists());
+        assert_eq!(current_version(&agent).as_deref(), Some("1.0"));
+        // A marker whose switch did complete (.version already the new one) is only removed.
+        std::fs::write(agent.join(INSTALLING), "from=0.9\nto=1.0\n").unwrap();
+        manager(&root).recover().await;
+        assert!(agent.join("1.0/running").exists() && !agent.join(INSTALLING).exists());
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[tokio::test]
+    async fn start_and_stop_follow_the_contract_and_a_failed_version_waits() {
+        let root = tmp("cmds");
+        let agent = root.join("a");
+        fake_version(&agent, "1.0");
+        set_current_version(&agent, "1.0").unwrap();
+        let m = manager(&root);
+        let d = DesiredAgent { name: "a".into(), version: "1.0".into(), cmd: "start".into(), ..Default::default() };
+        assert_eq!(m.apply(&d).await, Outcome::Running { version: "1.0".into() });
+        assert_eq!(m.apply(&d).await, Outcome::Unchanged);
+        let stop = DesiredAgent { cmd: "stop".into(), ..d.clone() };
+        assert_eq!(m.apply(&stop).await, Outcome::Stopped);
+        assert_eq!(m.apply(&stop).await, Outcome::Unchanged);
+        let odd = DesiredAgent { cmd: "restart".into(), ..d.clone() };
+        assert!(matches!(m.apply(&odd).await, Outcome::Skipped(_)));
+        std::fs::write(agent.join(FAILED), "2.0\nnot healthy\n").unwrap();
+        let two = DesiredAgent { version: "2.0".into(), ..d.clone() };
+        assert!(matches!(m.apply(&two).await, Outcome::Skipped(ref why) if why.contains("failed before")));
+        // A download that cannot happen changes nothing and is noted for the heartbeat.
+        let three = DesiredAgent { version: "3.0".into(), tarball: "http://127.0.0.1:1".into(), ..d.clone() };
+        assert!(matches!(m.apply(&three).await, Outcome::Failed(_)));
+        assert_eq!(current_version(&agent).as_deref(), Some("1.0"));
+        assert!(!agent.join("3.0").exists());
+        assert!(m.note("a").is_some_and(|n| n.contains("3.0 not installed")));
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn the_operators_config_is_carried_and_a_shipped_one_is_not() {
+        let root = tmp("cfg");
+        let (old, new) = (root.join("1"), root.join("2"));
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(old.join(CFG), "{\"shipped\":1}").unwrap();
+        std::fs::write(old.join(SHIPPED_CFG), verify::md5_hex(b"{\"shipped\":1}")).unwrap();
+        std::fs::write(new.join(CFG), "{\"shipped\":2}").unwrap();
+        carry_config(&old, &new);
+        assert_eq!(
+            std::fs::read_to_string(new.join(CFG)).unwrap(),
+            "{\"shipped\":2}",
+            "unchanged default: the new one"
+        );
+        std::fs::write(old.join(CFG), "{\"edited\":true}").unwrap();
+        carry_config(&old, &new);
+        assert_eq!(std::fs::read_to_string(new.join(CFG)).unwrap(), "{\"edited\":true}", "an edit is kept");
+        // Pruning keeps the current and previous versions only.
+        for v in ["0", "3"] {
+            std::fs::create_dir_all(root.join(v)).unwrap();
+            std::fs::write(root.join(v).join("control"), "").unwrap();
+        }
+        std::fs::write(root.join("1/control"), "").unwrap();
+        std::fs::write(root.join("2/control"), "").unwrap();
+        prune(&root, "2", Some("1"));
+        let mut left: Vec<String> =
+            std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(left, vec!["1", "2"]);
+        std::fs::remove_dir_all(&root).ok();
     }
 }

@@ -24,6 +24,8 @@ pub mod transfer_remote_write;
 pub mod transfer_rpc;
 pub mod transfer_socket;
 pub mod transfer_spool;
+pub mod updater_protocol;
+pub mod updater_tarball;
 
 mod dict;
 
@@ -203,6 +205,20 @@ pub static TARGETS: &[Target] = &[
         covers: "the admin API: admin::Op from JSON, Store::apply on a fresh in-memory SQLite database, the cache load and its queries (builtin metrics, plugins, inherited strategies, expressions), export",
         run: hbs_admin::run,
         dict: dict::ADMIN,
+        max_len: 4 << 10,
+    },
+    Target {
+        name: "updater_tarball",
+        covers: "falcon_updater::unpack::check on a gzip-wrapped tar stream: entry paths, kinds, links, bounds",
+        run: updater_tarball::run,
+        dict: &[b"ustar\x0000", b"../", b"/etc/", b"control", b"./"],
+        max_len: 8 << 10,
+    },
+    Target {
+        name: "updater_protocol",
+        covers: "rollout protocol: HeartbeatResponse and HeartbeatRequest decoding, ops-meta rules and desired agents, md5/sha256 lines, URLs, the updater's config",
+        run: updater_protocol::run,
+        dict: dict::JSON,
         max_len: 4 << 10,
     },
 ];
