@@ -154,12 +154,12 @@ fn the_updater_installs_upgrades_rolls_back_refuses_bad_tarballs_and_follows_its
     )
     .unwrap();
     let up_cfg = tmp.join("updater.json");
-    let health = format!("http://127.0.0.1:{agent_port}/health");
     std::fs::write(
         &up_cfg,
         format!(
+            // No `health`: falcon-agent's /health is found from the config its versions share.
             r#"{{"debug":true,"hostname":"up-1","server":"{h}","interval":1,"dir":"{}","healthTimeout":6,
-                "health":{{"falcon-agent":"{health}"}},"http":{{"enabled":true,"listen":"127.0.0.1:0"}}}}"#,
+                "http":{{"enabled":true,"listen":"127.0.0.1:0"}}}}"#,
             up.display()
         ),
     )

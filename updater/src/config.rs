@@ -44,7 +44,7 @@ go_struct! {
         /// Ours: seconds a newly started version has to become healthy before it is rolled back.
         pub health_timeout: i64 = "healthTimeout" as "int",
         /// Ours: per agent name, a URL that must answer 200 for the agent to count as healthy (besides its
-        /// `control status` saying `started`).
+        /// `control status` saying `started`). falcon-agent without one: its `/health` on the port of its config.
         pub health: BTreeMap<String, String> = "health",
         /// Ours: largest tarball downloaded, in bytes.
         pub max_download_bytes: i64 = "maxDownloadBytes",

@@ -300,11 +300,12 @@ impl Manager {
     async fn watch(&self, name: &str, vdir: &Path) -> Result<(), String> {
         let deadline = tokio::time::Instant::now() + self.health_timeout;
         let probe = Fetcher { tls: self.fetcher.tls.clone(), max_bytes: 64 << 10, timeout: Duration::from_secs(2) };
+        let url = self.health.get(name).cloned().or_else(|| agent_health_url(name, vdir));
         let mut healthy_since: Option<tokio::time::Instant> = None;
         let mut last = String::from("never checked");
         loop {
             let ok = match self.control(vdir, "status").await {
-                Ok(s) if says_started(&s) => match self.health.get(name) {
+                Ok(s) if says_started(&s) => match &url {
                     Some(url) => match probe.get(url).await {
                         Ok(_) => Ok(()),
                         Err(e) => Err(format!("health check: {e}")),
@@ -353,6 +354,32 @@ impl Manager {
             let _ = std::fs::remove_file(dir.join(INSTALLING));
         }
     }
+}
+
+/// For falcon-agent without a configured health URL: its `/health` on the port its config listens on, read
+/// from the config it runs with (`var/conf/agent.json` of a `./control pack agent` tarball, shared by the
+/// versions, or a Go-style `cfg.json` in the version directory). None for other agents, or when its HTTP is off.
+pub fn agent_health_url(name: &str, vdir: &Path) -> Option<String> {
+    if name != "falcon-agent" {
+        return None;
+    }
+    let candidates = [vdir.parent().map(|d| d.join("var/conf/agent.json")), Some(vdir.join(CFG))];
+    let cfg: serde_json::Value = candidates
+        .iter()
+        .flatten()
+        .find_map(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())?;
+    let http = &cfg["http"];
+    if http["enabled"].as_bool() == Some(false) {
+        return None;
+    }
+    let listen = http["listen"].as_str().unwrap_or(":1988");
+    let port = listen.rsplit_once(':').map(|(_, p)| p).filter(|p| p.parse::<u16>().is_ok())?;
+    let host = match listen.rsplit_once(':').map(|(h, _)| h) {
+        Some("" | "0.0.0.0" | "[::]") | None => "127.0.0.1",
+        Some(h) => h,
+    };
+    Some(format!("http://{host}:{port}/health"))
 }
 
 /// Keeps the operator's `cfg.json`: when the running version's differs from the one it shipped with (or its
@@ -459,6 +486,25 @@ mod tests {
         assert_eq!(current_version(&agent).as_deref(), Some("1.0"));
         assert!(!agent.join("3.0").exists());
         assert!(m.note("a").is_some_and(|n| n.contains("3.0 not installed")));
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn falcon_agents_health_url_comes_from_its_config() {
+        let root = tmp("health");
+        let v = root.join("falcon-agent/1.0");
+        std::fs::create_dir_all(&v).unwrap();
+        assert_eq!(agent_health_url("falcon-agent", &v), None);
+        std::fs::write(v.join(CFG), r#"{"http":{"enabled":true,"listen":":1988"}}"#).unwrap();
+        assert_eq!(agent_health_url("falcon-agent", &v).as_deref(), Some("http://127.0.0.1:1988/health"));
+        assert_eq!(agent_health_url("other-agent", &v), None);
+        // The shared var/conf of a packed tarball wins.
+        std::fs::create_dir_all(root.join("falcon-agent/var/conf")).unwrap();
+        std::fs::write(root.join("falcon-agent/var/conf/agent.json"), r#"{"http":{"listen":"127.0.0.2:2000"}}"#)
+            .unwrap();
+        assert_eq!(agent_health_url("falcon-agent", &v).as_deref(), Some("http://127.0.0.2:2000/health"));
+        std::fs::write(root.join("falcon-agent/var/conf/agent.json"), r#"{"http":{"enabled":false}}"#).unwrap();
+        assert_eq!(agent_health_url("falcon-agent", &v), None);
         std::fs::remove_dir_all(&root).ok();
     }
 
