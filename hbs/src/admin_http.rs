@@ -14,13 +14,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// A caller with `http.token`, or from loopback or a trustable IP unless `http.tokenRequired` is set.
-fn trusted(h: &Hbs, ip: IpAddr, headers: &HeaderMap) -> bool {
+pub(crate) fn trusted(h: &Hbs, ip: IpAddr, headers: &HeaderMap) -> bool {
     let cfg = h.config();
     let by_address = falcon_proto::netutil::is_trusted(ip, cfg.trustable.iter());
     cfg.http.gate().admit(headers, by_address).allowed()
 }
 
-fn refused() -> Response {
+pub(crate) fn refused() -> Response {
     (StatusCode::FORBIDDEN, "no privilege").into_response()
 }
 

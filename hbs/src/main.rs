@@ -272,6 +272,20 @@ fn print_json<T: serde::Serialize>(v: &T) {
     }
 }
 
+/// Prints what an admin command did, or why it failed (exit status 1).
+fn outcome<E: std::fmt::Display>(r: Result<String, E>) -> ExitCode {
+    match r {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("falcon-hbs: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// The rollout file is not in the database: the command edits it, the server re-reads it when it changes.
 fn rollout(cfg: &Config, what: RolloutCmd) -> ExitCode {
     let path = std::path::Path::new(&cfg.rollout_file);
@@ -284,16 +298,7 @@ fn rollout(cfg: &Config, what: RolloutCmd) -> ExitCode {
             .map(|f| serde_json::to_string_pretty(&f.groups).unwrap_or_default()),
         RolloutCmd::Status { server } => rollout_status(server.as_deref().unwrap_or(&cfg.http.listen)),
     };
-    match r {
-        Ok(msg) => {
-            println!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            ExitCode::from(1)
-        }
-    }
+    outcome(r)
 }
 
 /// `GET /rollout` from the server listening on `listen` (a wildcard address is asked on loopback).
@@ -382,16 +387,7 @@ fn admin(cfg: &Config, db: &dyn Store, what: Admin) -> ExitCode {
         },
         Admin::Plugin { group, dir } => Op::AddPlugin { group, dir },
     };
-    match db.apply(&op) {
-        Ok(msg) => {
-            println!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            ExitCode::from(1)
-        }
-    }
+    outcome(db.apply(&op))
 }
 
 fn export(db: &dyn Store, show: impl FnOnce(&Document)) -> ExitCode {

@@ -185,6 +185,7 @@ pub fn set_group_version(path: &Path, agent: &str, group: &str, version: &str) -
 #[derive(Debug, Default)]
 pub struct Reports {
     hosts: Mutex<BTreeMap<String, BTreeMap<String, RealAgent>>>,
+    dropped: std::sync::atomic::AtomicU64,
 }
 
 /// `GET /rollout`: per agent, per version, the hosts and their status.
@@ -197,22 +198,57 @@ pub struct RolloutView {
     pub failures: BTreeMap<String, String>,
 }
 
+/// Hosts remembered at most (the route is open to any updater, as ops-meta's): new ones past it are not kept.
+pub const MAX_HOSTS: usize = 200_000;
+/// Agents remembered per host at most.
+pub const MAX_AGENTS_PER_HOST: usize = 32;
+/// Bytes of a reported status text kept.
+pub const MAX_STATUS: usize = 1024;
+
 /// Three days without a heartbeat and a host is forgotten (ops-meta's rule).
 pub const STALE_SECONDS: i64 = 3 * 24 * 3600;
 
 impl Reports {
-    /// Records a heartbeat's agents.
-    pub fn record(&self, req: &HeartbeatRequest) {
-        let Some(agents) = &req.real_agents else { return };
+    /// Records a heartbeat's agents, within [`MAX_HOSTS`] and [`MAX_AGENTS_PER_HOST`] (what does not fit is
+    /// counted and logged at a bounded rate); returns whether all of it was kept.
+    pub fn record(&self, req: &HeartbeatRequest) -> bool {
+        static DROPPED_LOG: falcon_proto::ratelog::RateLimited =
+            falcon_proto::ratelog::RateLimited::new(std::time::Duration::from_secs(60));
+        let Some(agents) = &req.real_agents else { return true };
         if agents.is_empty() {
-            return;
+            return true;
         }
-        if let Ok(mut h) = self.hosts.lock() {
-            let m = h.entry(req.hostname.clone()).or_default();
-            for a in agents {
-                m.insert(a.name.clone(), a.clone());
+        let Ok(mut h) = self.hosts.lock() else { return false };
+        if !h.contains_key(&req.hostname) && h.len() >= MAX_HOSTS {
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(suppressed) = DROPPED_LOG.check() {
+                tracing::warn!(host = %req.hostname, suppressed, "updater reports: {MAX_HOSTS} hosts remembered; not keeping more");
             }
+            return false;
         }
+        let m = h.entry(req.hostname.clone()).or_default();
+        let mut all = true;
+        for a in agents {
+            if !m.contains_key(&a.name) && m.len() >= MAX_AGENTS_PER_HOST {
+                all = false;
+                continue;
+            }
+            let mut a = a.clone();
+            if a.status.len() > MAX_STATUS {
+                let cut = (0..=MAX_STATUS).rev().find(|&i| a.status.is_char_boundary(i)).unwrap_or(0);
+                a.status.truncate(cut);
+            }
+            m.insert(a.name.clone(), a);
+        }
+        if !all {
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        all
+    }
+
+    /// Reports not kept for the bounds.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Forgets hosts whose every report is older than `now - STALE_SECONDS`.
@@ -368,6 +404,21 @@ mod tests {
         assert_eq!(d[0].version, "5.1.0");
         assert!(f.clear("falcon-agent", "web"));
         assert!(!f.clear("falcon-agent", "web"));
+    }
+
+    #[test]
+    fn reports_are_bounded() {
+        let r = Reports::default();
+        let agents = (0..MAX_AGENTS_PER_HOST + 3)
+            .map(|i| RealAgent { name: format!("a{i}"), status: "x".repeat(5000), timestamp: 10, ..Default::default() })
+            .collect();
+        assert!(!r.record(&HeartbeatRequest { hostname: "h".into(), real_agents: Some(agents) }));
+        let v = r.view();
+        let kept: usize = v.agents.values().map(|versions| versions.values().map(|h| h.len()).sum::<usize>()).sum();
+        assert_eq!((kept, r.dropped()), (MAX_AGENTS_PER_HOST, 1));
+        assert!(v.agents["a0"][""]["h"].len() <= MAX_STATUS);
+        r.clean(10 + STALE_SECONDS + 1);
+        assert!(r.view().agents.is_empty(), "stale hosts are forgotten");
     }
 
     #[test]

@@ -57,7 +57,8 @@ async fn heartbeat(State(h): State<Arc<Hbs>>, headers: HeaderMap, body: Body) ->
     if req.hostname.is_empty() {
         return go_error(StatusCode::BAD_REQUEST, "hostname is blank");
     }
-    h.updater_reports.record(&req);
+    // Past the bounds a report is not remembered; the host is still answered.
+    let _ = h.updater_reports.record(&req);
     let cfg = h.config();
     let mut desired = desired_agents(&cfg.agents, &req.hostname);
     h.rollout.current().apply(&mut desired, &h.cache().host_group_names(&req.hostname));
@@ -74,6 +75,49 @@ async fn heartbeat(State(h): State<Arc<Hbs>>, headers: HeaderMap, body: Body) ->
     }
 }
 
+/// A file sent in 64 KiB pieces as the client reads them: a tarball served to a thousand updaters at once
+/// costs a thousand small buffers, not a thousand copies of it.
+struct FileBody {
+    file: tokio::fs::File,
+    left: u64,
+}
+
+impl http_body::Body for FileBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use tokio::io::AsyncRead;
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let mut chunk = vec![0u8; (64 << 10).min(self.left as usize)];
+        let mut rb = tokio::io::ReadBuf::new(&mut chunk);
+        match std::pin::Pin::new(&mut self.file).poll_read(cx, &mut rb) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Some(Err(e))),
+            std::task::Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                if n == 0 {
+                    // Shorter than it was when opened: end here, the client sees the length mismatch.
+                    self.left = 0;
+                    return std::task::Poll::Ready(None);
+                }
+                self.left -= n as u64;
+                chunk.truncate(n);
+                std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk.into()))))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.left)
+    }
+}
+
 /// A tarball from `tarballDir`, or its `md5sum`/`sha256sum` line (a file of that name beside it wins over the
 /// one computed).
 async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Response {
@@ -81,24 +125,33 @@ async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Respons
         return go_error(StatusCode::NOT_FOUND, "404 page not found");
     };
     let dir = std::path::PathBuf::from(&h.config().tarball_dir);
-    let (name, kind, file) = (name.to_string(), kind, file.clone());
+    if kind == "tarball" {
+        let opened = match tokio::fs::File::open(dir.join(name)).await {
+            Ok(f) => f.metadata().await.map(|m| (f, m.len())),
+            Err(e) => Err(e),
+        };
+        return match opened {
+            Ok((file, len)) => {
+                let mut r = Response::new(Body::new(FileBody { file, left: len }));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
+                r
+            }
+            Err(_) => go_error(StatusCode::NOT_FOUND, "404 page not found"),
+        };
+    }
+    let (name, file) = (name.to_string(), file.clone());
     let h2 = h.clone();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        if kind == "tarball" {
-            return std::fs::read(dir.join(&name));
-        }
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         if let Ok(given) = std::fs::read(dir.join(&file)) {
-            return Ok(given);
+            // A checksum file is one line: more is not served.
+            return Ok(String::from_utf8_lossy(&given[..given.len().min(4096)]).into_owned());
         }
         let (md5, sha) = h2.checksums.lines(&dir, &name)?;
-        Ok(if kind == "md5" { md5 } else { sha }.into_bytes())
+        Ok(if kind == "md5" { md5 } else { sha })
     })
     .await;
     match result {
-        Ok(Ok(bytes)) => {
-            let ct = if kind == "tarball" { "application/gzip" } else { "text/plain; charset=utf-8" };
-            ([(header::CONTENT_TYPE, ct)], bytes).into_response()
-        }
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
         _ => go_error(StatusCode::NOT_FOUND, "404 page not found"),
     }
 }
@@ -126,10 +179,8 @@ async fn admin_rollout(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let cfg = h.config();
-    let by_address = falcon_proto::netutil::is_trusted(peer.ip(), cfg.trustable.iter());
-    if !cfg.http.gate().admit(&headers, by_address).allowed() {
-        return (StatusCode::FORBIDDEN, "no privilege").into_response();
+    if !crate::admin_http::trusted(&h, peer.ip(), &headers) {
+        return crate::admin_http::refused();
     }
     let mut lease = h.budget.lease();
     let Ok(bytes) = falcon_runtime::body::read_json_body(body, 64 << 10, true, &mut lease).await else {
