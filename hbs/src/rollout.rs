@@ -342,10 +342,21 @@ impl Checksums {
                 }
             }
         }
-        let data = std::fs::read(&path)?;
-        let md5 = format!("{:x}  {file}\n", md5::compute(&data));
-        let sha = ring::digest::digest(&ring::digest::SHA256, &data);
-        let sha: String = sha.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        // Read in pieces: a large tarball is hashed without being held in memory.
+        let mut f = std::fs::File::open(&path)?;
+        let mut md5 = md5::Context::new();
+        let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = std::io::Read::read(&mut f, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            md5.consume(&buf[..n]);
+            sha.update(&buf[..n]);
+        }
+        let md5 = format!("{:x}  {file}\n", md5.compute());
+        let sha: String = sha.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
         let sha = format!("{sha}  {file}\n");
         if let Ok(mut c) = self.cache.lock() {
             c.insert(file.to_string(), (size, mtime, md5.clone(), sha.clone()));
@@ -419,6 +430,18 @@ mod tests {
         assert!(v.agents["a0"][""]["h"].len() <= MAX_STATUS);
         r.clean(10 + STALE_SECONDS + 1);
         assert!(r.view().agents.is_empty(), "stale hosts are forgotten");
+    }
+
+    #[test]
+    fn checksum_lines_are_those_of_md5sum_and_sha256sum() {
+        let dir = std::env::temp_dir().join(format!("falcon-hbs-sums-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a-1.tar.gz"), "abc").unwrap();
+        let (md5, sha) = Checksums::default().lines(&dir, "a-1.tar.gz").unwrap();
+        // `printf abc > a-1.tar.gz; md5sum a-1.tar.gz; sha256sum a-1.tar.gz`
+        assert_eq!(md5, "900150983cd24fb0d6963f7d28e17f72  a-1.tar.gz\n");
+        assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a-1.tar.gz\n");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
