@@ -10,7 +10,7 @@
 //! - [`sender`] and [`spool`]: the buffered, loss-aware `Transfer.Update` sender.
 //! - [`checks`] and [`heartbeat`]: the four HBS loops and the checks they hand out, over [`hbs_client`]
 //!   (one or more HBS addresses with failover).
-//! - [`plugins`]: desired set, scheduler, runner, git; [`exec`]: bounded runs of outside programs.
+//! - [`plugins`]: desired set, scheduler, runner, git (programs run through `falcon_runtime::exec`).
 //! - [`http`]: the :1988 API.
 //! - [`shellchecks`]: the config's `checks`, commands whose output lines become items.
 //! - [`check`]: the `-check` flag.
@@ -21,7 +21,6 @@ pub mod checks;
 pub mod collector;
 pub mod config;
 pub mod cycle;
-pub mod exec;
 pub mod hbs_client;
 pub mod heartbeat;
 pub mod http;

@@ -171,7 +171,8 @@ pub async fn run_once(agent: &Agent, i: usize, check: &ShellCheckConfig) {
         Some((p, a)) => (p, a),
         None => return,
     };
-    let result = crate::exec::run(Path::new(program), args, deadline, MAX_OUTPUT, &agent.budget).await;
+    let spec = falcon_runtime::exec::Spec::new(Path::new(program), args, deadline, MAX_OUTPUT);
+    let result = falcon_runtime::exec::run(&spec, &agent.budget).await;
     let took = started.elapsed().as_millis() as u64;
     let (items, exit, error, bad, failed) = match result {
         Ok(out) if out.stdout_budget.is_some() => {

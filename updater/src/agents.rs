@@ -6,11 +6,13 @@
 //! ```
 //!
 //! `./control start|stop|status` is the only way an agent is driven (the contract: `status` prints `started`
-//! or `stoped`). Every run is bounded in time and killed with its process group past it.
+//! or `stoped`). Every run is bounded in time and output ([`falcon_runtime::exec`]) and killed with its process
+//! group past the deadline.
 
 use crate::model::RealAgent;
+use falcon_proto::budget::Budget;
+use falcon_runtime::exec::{self, ExecError, Spec};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 /// The file naming the version that should run.
@@ -35,20 +37,20 @@ pub fn set_current_version(agent_dir: &Path, version: &str) -> std::io::Result<(
     std::fs::rename(tmp, agent_dir.join(VERSION_FILE))
 }
 
-/// Runs `./control <arg>` in `dir`: its combined output, or why it failed (exit status, timeout).
+/// Output kept of one `./control` run (a status word, or an error's last lines).
+const CONTROL_OUTPUT: u64 = 64 << 10;
+
+/// Runs `./control <arg>` in `dir`: its combined output, or why it failed (exit status, timeout). What
+/// `start` launches is left running.
 pub async fn control(dir: &Path, arg: &str, timeout: Duration) -> Result<String, String> {
-    let mut cmd = tokio::process::Command::new("./control");
-    cmd.arg(arg)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| format!("exec ./control {arg}: {e}"))?;
-    let pid = child.id();
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(Ok(out)) => {
+    let args = [arg.to_string()];
+    let spec = Spec {
+        dir: Some(dir),
+        leave_children: true,
+        ..Spec::new(Path::new("./control"), &args, timeout, CONTROL_OUTPUT)
+    };
+    match exec::run(&spec, &Budget::unlimited()).await {
+        Ok(out) => {
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
             if out.status.success() {
@@ -57,13 +59,8 @@ pub async fn control(dir: &Path, arg: &str, timeout: Duration) -> Result<String,
                 Err(format!("./control {arg} exited with {}: {}", out.status, text.trim()))
             }
         }
-        Ok(Err(e)) => Err(format!("./control {arg}: {e}")),
-        Err(_) => {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-            Err(format!("./control {arg} did not finish within {timeout:?}"))
-        }
+        Err(ExecError::Start(e)) => Err(format!("exec ./control {arg}: {e}")),
+        Err(ExecError::Timeout(d, _)) => Err(format!("./control {arg} did not finish within {d:?}")),
     }
 }
 

@@ -4,8 +4,8 @@
 
 use super::args::parse_args;
 use super::Plugin;
-use crate::exec::{self, ExecError};
 use falcon_proto::model::MetricValue;
+use falcon_runtime::exec::{self, ExecError, Spec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,7 +60,8 @@ pub async fn run(
         return Err(RunError::Missing(exe));
     }
     let deadline = timeout_of(p.cycle);
-    let out = match exec::run(&exe, &parse_args(&p.args), deadline, MAX_OUTPUT, budget).await {
+    let args = parse_args(&p.args);
+    let out = match exec::run(&Spec::new(&exe, &args, deadline, MAX_OUTPUT), budget).await {
         Ok(o) => o,
         Err(ExecError::Start(e)) => return Err(RunError::Start(e)),
         Err(ExecError::Timeout(d, stderr)) => {
