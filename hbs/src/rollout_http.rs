@@ -43,7 +43,10 @@ async fn heartbeat(State(h): State<Arc<Hbs>>, headers: HeaderMap, body: Body) ->
         Ok(b) => b,
         Err(e @ (falcon_runtime::body::JsonBodyError::Budget(_) | falcon_runtime::body::JsonBodyError::Stalled(_))) => {
             e.count(&lease, "http /heartbeat");
-            return go_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+            // The rest of the body was never read: the connection is not reused.
+            let mut r = go_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
         }
         Err(_) => return go_error(StatusCode::BAD_REQUEST, "body format error"),
     };
