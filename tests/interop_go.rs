@@ -14,7 +14,7 @@ use falcon_proto::model::{
     AgentReportRequest, GoValue, GraphItem, JudgeItem, MetricValue, NullRpcRequest, SimpleRpcResponse, TransferResponse,
 };
 use falcon_proto::pool::{ConnPool, GobDialer, PoolCallError, PoolConfig};
-use falcon_proto::shutdown;
+use falcon_base::shutdown;
 use falcon_tests::gen::{self, BASE_TS};
 use falcon_tests::go::GoProcess;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -10,7 +10,7 @@ use crate::sender::{Sender, SenderConfig};
 use crate::spool::Spool;
 use crate::stats::CollectorStats;
 use falcon_proto::model::MetricValue;
-use falcon_proto::shutdown::ShutdownTrigger;
+use falcon_runtime::shutdown::ShutdownTrigger;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -50,7 +50,7 @@ pub struct Agent {
     /// How streams to HBS are opened (`heartbeat.tls`); plain TCP when None.
     pub hbs_connector: Option<Arc<dyn falcon_proto::connect::Connector>>,
     /// Bytes buffered from clients and from plugin and check output (fixed at start).
-    pub budget: Arc<falcon_proto::budget::Budget>,
+    pub budget: Arc<falcon_runtime::budget::Budget>,
 }
 
 /// The connector of a `tls` section, when it is on; an error names the section.
@@ -217,7 +217,7 @@ impl Agent {
 
     /// Whether a caller's address is trusted: loopback, or an IP HBS lists as trustable.
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
-        falcon_proto::netutil::is_trusted(ip, self.trustable_ips().unwrap_or_default().iter())
+        falcon_runtime::auth::is_trusted(ip, self.trustable_ips().unwrap_or_default().iter())
     }
 
     /// Whether a caller may use the routes that change state: it sent `http.token`, or its address is trusted
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn trust_is_loopback_or_an_hbs_listed_ip() {
-        let (t, _s) = falcon_proto::shutdown::channel();
+        let (t, _s) = falcon_runtime::shutdown::channel();
         let a = Agent::new(Config::default(), None, t).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert!(a.is_trusted(ip("127.0.0.1")) && a.is_trusted(ip("127.8.9.1")) && a.is_trusted(ip("::1")));

@@ -5,13 +5,13 @@
 //! crashes on first use; a missing section here takes its defaults. [`Config::validate`] rejects values that
 //! cannot work, naming the key.
 
-use falcon_proto::cli::{invalid, read_config_object};
+use falcon_runtime::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use falcon_proto::cli::ConfigError;
+pub use falcon_runtime::cli::ConfigError;
 
 go_struct! {
     /// The `plugin` section.

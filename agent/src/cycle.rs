@@ -6,8 +6,8 @@
 
 use crate::app::Agent;
 use crate::collector::{self, CollectError, Collector, Group, Sample};
-use falcon_proto::shutdown::Shutdown;
-use falcon_proto::timefmt::now_unix;
+use falcon_runtime::shutdown::Shutdown;
+use falcon_runtime::timefmt::now_unix;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

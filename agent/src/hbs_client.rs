@@ -73,10 +73,10 @@ mod tests {
     use falcon_proto::model::NullRpcRequest;
     use std::time::Duration;
 
-    async fn hbs(answer: &'static str) -> (String, falcon_proto::shutdown::ShutdownTrigger) {
+    async fn hbs(answer: &'static str) -> (String, falcon_runtime::shutdown::ShutdownTrigger) {
         let mut reg = Registry::new();
         reg.register("Agent.TrustableIps", move |_r: NullRpcRequest| async move { Ok(answer.to_string()) }).unwrap();
-        let (stop, shutdown) = falcon_proto::shutdown::channel();
+        let (stop, shutdown) = falcon_runtime::shutdown::channel();
         let (addr, _) = spawn("127.0.0.1:0", reg, ServerConfig::default(), shutdown).await.unwrap();
         (addr.to_string(), stop)
     }

@@ -11,7 +11,7 @@ use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetricResponse, NullRpcRequest,
     SimpleRpcResponse,
 };
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

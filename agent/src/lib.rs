@@ -33,7 +33,7 @@ pub mod spool;
 pub mod stats;
 
 use app::Agent;
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -58,7 +58,7 @@ impl Running {
 pub async fn start(agent: Arc<Agent>, shutdown: Shutdown) -> std::io::Result<Running> {
     let cfg = agent.config();
     let http = if cfg.http.enabled && !cfg.http.listen.is_empty() {
-        let addr = falcon_proto::netutil::listen_addr(&cfg.http.listen);
+        let addr = falcon_runtime::listen::listen_addr(&cfg.http.listen);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("http.listen {addr}: {e}")))?;

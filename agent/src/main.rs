@@ -17,6 +17,8 @@ struct Args {
     /// Print the version and exit.
     #[arg(short = 'v')]
     version: bool,
+    #[command(flatten)]
+    log: falcon_runtime::logging::LogArgs,
     /// Run every collector once and print `name ... ok|fail`.
     #[arg(long = "check", alias = "c-heck")]
     check: bool,
@@ -46,7 +48,10 @@ fn main() -> ExitCode {
             }
         }
     };
-    falcon_runtime::logging::init(cfg.debug);
+    if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
+        eprintln!("falcon-agent: {e}");
+        return ExitCode::from(1);
+    }
     // One thread does the work; collectors that may block (statfs, /proc scans) go to a few blocking threads.
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build() {
         Ok(rt) => rt,
@@ -59,7 +64,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cfg: Config, args: Args) -> ExitCode {
-    let (trigger, shutdown) = falcon_proto::shutdown::channel();
+    let (trigger, shutdown) = falcon_runtime::shutdown::channel();
     let agent = match Agent::new(cfg, Some(args.config.clone()), trigger) {
         Ok(a) => a,
         Err(e) => {
@@ -70,6 +75,13 @@ async fn run(cfg: Config, args: Args) -> ExitCode {
     if args.check {
         return if falcon_agent::check::run(&agent).await { ExitCode::SUCCESS } else { ExitCode::from(1) };
     }
+    let reloading = agent.clone();
+    falcon_runtime::hangup::on_hangup(move || {
+        if let Err(e) = reloading.reload() {
+            tracing::error!(error = %e, "config reload failed; the running config stays");
+        }
+        std::future::ready(())
+    });
     let running = match falcon_agent::start(agent.clone(), shutdown.clone()).await {
         Ok(r) => r,
         Err(e) => {
@@ -85,7 +97,7 @@ async fn run(cfg: Config, args: Args) -> ExitCode {
     tracing::info!(version = falcon_agent::identity::VERSION, endpoint = ?agent.endpoint(), "falcon-agent started");
     let mut stop = shutdown.clone();
     tokio::select! {
-        _ = falcon_proto::shutdown::signal() => {}
+        _ = falcon_runtime::shutdown::signal() => {}
         _ = stop.wait() => {}
     }
     tracing::info!("stopping");

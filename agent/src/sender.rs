@@ -9,8 +9,8 @@
 use crate::spool::Spool;
 use falcon_proto::jsonrpc::client::{Client, ClientConfig};
 use falcon_proto::model::{MetricValue, TransferResponse};
-use falcon_proto::ratelog::RateLimited;
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::ratelog::RateLimited;
+use falcon_runtime::shutdown::Shutdown;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};

@@ -11,7 +11,7 @@
 use crate::app::Agent;
 use crate::config::ShellCheckConfig;
 use falcon_proto::model::{GoValue, MetricValue};
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -165,7 +165,7 @@ impl ShellChecks {
 /// One run of check `i`: its items (sent through the agent) and its status.
 pub async fn run_once(agent: &Agent, i: usize, check: &ShellCheckConfig) {
     let started = Instant::now();
-    let ts = falcon_proto::timefmt::now_unix();
+    let ts = falcon_runtime::timefmt::now_unix();
     let deadline = Duration::from_millis(check.timeout as u64);
     let (program, args) = match check.command.split_first() {
         Some((p, a)) => (p, a),
@@ -176,7 +176,7 @@ pub async fn run_once(agent: &Agent, i: usize, check: &ShellCheckConfig) {
     let took = started.elapsed().as_millis() as u64;
     let (items, exit, error, bad, failed) = match result {
         Ok(out) if out.stdout_budget.is_some() => {
-            let e = out.stdout_budget.unwrap_or(falcon_proto::budget::BudgetError::NeverFits { limit: 0, wanted: 0 });
+            let e = out.stdout_budget.unwrap_or(falcon_runtime::budget::BudgetError::NeverFits { limit: 0, wanted: 0 });
             agent.budget.count_close("shell check", &e);
             (Vec::new(), out.status.code(), Some(format!("stdout dropped: {e}")), 0, true)
         }

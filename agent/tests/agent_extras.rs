@@ -122,7 +122,7 @@ fn process_metrics_ntp_shell_checks_disk_rw_and_hbs_failover() {
     // items stamped with the server's clock.
     let off = find(&items, "sys.ntp.offset", &format!("server={sntp}")).unwrap();
     assert!((off.value.as_f64().unwrap() - 3_600_000.0).abs() < 2_000.0, "{off:?}");
-    let now = falcon_proto::timefmt::now_unix();
+    let now = falcon_runtime::timefmt::now_unix();
     assert!((off.timestamp - (now + 3600)).abs() < 30, "stamped with the server's clock: {off:?}");
     let fail = find(&items, "sys.ntp.fail", "").unwrap();
     assert_eq!((fail.value.as_f64(), fail.timestamp), (Some(0.0), off.timestamp));

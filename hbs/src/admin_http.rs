@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// A caller with `http.token`, or from loopback or a trustable IP unless `http.tokenRequired` is set.
 pub(crate) fn trusted(h: &Hbs, ip: IpAddr, headers: &HeaderMap) -> bool {
     let cfg = h.config();
-    let by_address = falcon_proto::netutil::is_trusted(ip, cfg.trustable.iter());
+    let by_address = falcon_runtime::auth::is_trusted(ip, cfg.trustable.iter());
     cfg.http.gate().admit(headers, by_address).allowed()
 }
 

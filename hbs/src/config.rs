@@ -1,11 +1,11 @@
 //! The Go HBS configuration file, unchanged (`g/cfg.go`): `database` is Go's MySQL DSN or a SQLite file.
 
-use falcon_proto::cli::read_config_object;
+use falcon_runtime::cli::read_config_object;
 use falcon_proto::go_struct;
 use falcon_proto::gojson;
 use std::path::Path;
 
-pub use falcon_proto::cli::ConfigError;
+pub use falcon_runtime::cli::ConfigError;
 
 go_struct! {
     /// The `http` section.

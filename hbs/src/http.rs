@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 fn json(body: Vec<u8>) -> Response {
     let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_proto::render::JSON_CONTENT_TYPE));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_runtime::render::JSON_CONTENT_TYPE));
     r
 }
 
 /// `{"msg":"success","data":...}`; an unencodable value gives a 500 with the encoder's error.
 pub fn data<T: Serialize>(v: &T) -> Response {
-    match falcon_proto::render::data_json(v) {
+    match falcon_runtime::render::data_json(v) {
         Ok(body) => json(body),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
@@ -103,7 +103,7 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
         .route(
             "/hosts",
             any(|State(h): State<Arc<Hbs>>| async move {
-                let now = falcon_proto::timefmt::now_unix();
+                let now = falcon_runtime::timefmt::now_unix();
                 let c = h.cache();
                 let m: BTreeMap<String, HostView> = c
                     .hosts
@@ -117,7 +117,7 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
         .route(
             "/strategies",
             any(|State(h): State<Arc<Hbs>>| async move {
-                let now = falcon_proto::timefmt::now_unix();
+                let now = falcon_runtime::timefmt::now_unix();
                 let m: BTreeMap<String, _> = h
                     .cache()
                     .active_strategies(&crate::rpc::local_hhmm(now))
@@ -155,7 +155,7 @@ async fn config_reload(
     }
     match h.reload_config() {
         Ok(c) => data(&*c),
-        Err(e) => json(falcon_proto::render::msg_json(&format!("reload failed, running config kept: {e}"))),
+        Err(e) => json(falcon_runtime::render::msg_json(&format!("reload failed, running config kept: {e}"))),
     }
 }
 
@@ -163,7 +163,7 @@ async fn config_reload(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     hbs: Arc<Hbs>,
-    mut shutdown: falcon_proto::shutdown::Shutdown,
+    mut shutdown: falcon_runtime::shutdown::Shutdown,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(hbs).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.wait().await })

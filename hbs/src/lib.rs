@@ -27,7 +27,7 @@ pub mod rpc;
 pub mod state;
 pub mod store;
 
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use state::Hbs;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub struct Running {
 /// Starts the RPC and HTTP servers and the cache loops.
 pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running> {
     let cfg = hbs.config();
-    let addr = falcon_proto::netutil::listen_addr(&cfg.listen);
+    let addr = falcon_runtime::listen::listen_addr(&cfg.listen);
     let rpc_cfg = falcon_proto::jsonrpc::ServerConfig {
         max_frame: cfg.buffers.max_message(),
         budget: hbs.budget.clone(),
@@ -60,7 +60,7 @@ pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running
         Some(files) => {
             let tls = falcon_runtime::tls::ServerTls::new(files, "rpc-tls")
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("tlsListen: {e}")))?;
-            let a = falcon_proto::netutil::listen_addr(&cfg.tls_listen);
+            let a = falcon_runtime::listen::listen_addr(&cfg.tls_listen);
             let l = tokio::net::TcpListener::bind(&a)
                 .await
                 .map_err(|e| std::io::Error::new(e.kind(), format!("tlsListen {a}: {e}")))?;
@@ -87,7 +87,7 @@ pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running
         None => None,
     };
     let http = if cfg.http.enabled && !cfg.http.listen.is_empty() {
-        let a = falcon_proto::netutil::listen_addr(&cfg.http.listen);
+        let a = falcon_runtime::listen::listen_addr(&cfg.http.listen);
         let l = tokio::net::TcpListener::bind(&a)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("http.listen {a}: {e}")))?;
@@ -120,7 +120,7 @@ async fn refresh(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
         let _ = tokio::task::spawn_blocking(move || h.reload()).await;
         n += 1;
         if n.is_multiple_of(24 * 60) {
-            let gone = hbs.forget_stale(falcon_proto::timefmt::now_unix(), 24 * 3600);
+            let gone = hbs.forget_stale(falcon_runtime::timefmt::now_unix(), 24 * 3600);
             tracing::info!(gone, "stale agents forgotten");
         }
     }

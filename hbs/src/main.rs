@@ -20,6 +20,8 @@ struct Args {
     /// Print the version and exit.
     #[arg(short = 'v')]
     version: bool,
+    #[command(flatten)]
+    log: falcon_runtime::logging::LogArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -206,7 +208,10 @@ fn main() -> ExitCode {
     if let Some(Command::Admin { what }) = args.command {
         return admin(&cfg, db.as_ref(), what);
     }
-    falcon_runtime::logging::init(cfg.debug);
+    if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
+        eprintln!("falcon-hbs: {e}");
+        return ExitCode::from(1);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -230,7 +235,21 @@ async fn serve(cfg: Config, path: PathBuf, db: Arc<dyn Store>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let (trigger, shutdown) = falcon_proto::shutdown::channel();
+    // SIGHUP: the config file (and TLS certificates), then the portal database's snapshot.
+    let reloading = hbs.clone();
+    falcon_runtime::hangup::on_hangup(move || {
+        let h = reloading.clone();
+        async move {
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(e) = h.reload_config() {
+                    tracing::error!(error = %e, "config reload failed; the running config stays");
+                }
+                let _ = h.reload(); // logs its own failure; the last good snapshot stays
+            })
+            .await;
+        }
+    });
+    let (trigger, shutdown) = falcon_runtime::shutdown::channel();
     let running = match falcon_hbs::start(hbs.clone(), shutdown).await {
         Ok(r) => r,
         Err(e) => {
@@ -247,7 +266,7 @@ async fn serve(cfg: Config, path: PathBuf, db: Arc<dyn Store>) -> ExitCode {
     }
     eprintln!("falcon-hbs: ready");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-hbs started");
-    falcon_proto::shutdown::signal().await;
+    falcon_runtime::shutdown::signal().await;
     trigger.trigger();
     // Host rows still queued are written before exit, within a bound (the database may be the reason they wait).
     let h = hbs.clone();
@@ -304,7 +323,7 @@ fn rollout(cfg: &Config, what: RolloutCmd) -> ExitCode {
 /// `GET /rollout` from the server listening on `listen` (a wildcard address is asked on loopback).
 fn rollout_status(listen: &str) -> Result<String, String> {
     use std::io::{Read, Write};
-    let addr = falcon_proto::netutil::listen_addr(listen);
+    let addr = falcon_runtime::listen::listen_addr(listen);
     let addr = match addr.rsplit_once(':') {
         Some(("" | "0.0.0.0" | "[::]", port)) => format!("127.0.0.1:{port}"),
         _ => addr,

@@ -174,7 +174,7 @@ pub fn set_group_version(path: &Path, agent: &str, group: &str, version: &str) -
         }
         format!("{agent}: group {group} follows the agents section again")
     } else {
-        f.set(agent, group, version, falcon_proto::timefmt::now_unix());
+        f.set(agent, group, version, falcon_runtime::timefmt::now_unix());
         format!("{agent}: group {group} runs {version}")
     };
     f.write(path)?;
@@ -212,8 +212,8 @@ impl Reports {
     /// Records a heartbeat's agents, within [`MAX_HOSTS`] and [`MAX_AGENTS_PER_HOST`] (what does not fit is
     /// counted and logged at a bounded rate); returns whether all of it was kept.
     pub fn record(&self, req: &HeartbeatRequest) -> bool {
-        static DROPPED_LOG: falcon_proto::ratelog::RateLimited =
-            falcon_proto::ratelog::RateLimited::new(std::time::Duration::from_secs(60));
+        static DROPPED_LOG: falcon_runtime::ratelog::RateLimited =
+            falcon_runtime::ratelog::RateLimited::new(std::time::Duration::from_secs(60));
         let Some(agents) = &req.real_agents else { return true };
         if agents.is_empty() {
             return true;

@@ -71,7 +71,7 @@ async fn heartbeat(State(h): State<Arc<Hbs>>, headers: HeaderMap, body: Body) ->
         Ok(b) => {
             let mut r = (StatusCode::OK, b).into_response();
             r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_proto::render::JSON_CONTENT_TYPE));
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_runtime::render::JSON_CONTENT_TYPE));
             r
         }
         Err(e) => go_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -161,7 +161,7 @@ async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Respons
 
 /// What every updater reported, by agent and version, the failures, and the group versions.
 async fn rollout(State(h): State<Arc<Hbs>>) -> Response {
-    h.updater_reports.clean(falcon_proto::timefmt::now_unix());
+    h.updater_reports.clean(falcon_runtime::timefmt::now_unix());
     #[derive(serde::Serialize)]
     struct View {
         agents: std::collections::BTreeMap<

@@ -6,7 +6,7 @@ use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetricResponse, ExpressionResponse,
     NullRpcRequest, SimpleRpcResponse, StrategiesResponse,
 };
-use falcon_proto::timefmt::{format_local, now_unix};
+use falcon_runtime::timefmt::{format_local, now_unix};
 use std::sync::Arc;
 
 /// Local `HH:MM` now, as Go compares strategy windows.

@@ -32,7 +32,7 @@ pub struct Hbs {
     /// The JSON-RPC TLS listener's certificates, once started (reloaded by `/config/reload`).
     pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
     /// Bytes buffered from clients, over every listener (fixed at start; a reload does not change it).
-    pub budget: Arc<falcon_proto::budget::Budget>,
+    pub budget: Arc<falcon_runtime::budget::Budget>,
     /// Per-group agent versions (the rollout file).
     pub rollout: crate::rollout::RolloutState,
     /// What updaters reported.

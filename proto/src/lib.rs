@@ -8,10 +8,7 @@
 //! - [`gob`]: Go's gob encoding and the `net/rpc` gob codec (transfer -> judge/graph).
 //! - [`pool`]: bounded connection pools for fan-out, as Go's `conn_pool`.
 //! - [`connect`]: how a client opens its stream (plain TCP, or a connector such as TLS).
-//! - [`budget`]: the process-wide bound on bytes buffered from clients, shared by every reader.
 
-pub mod budget;
-pub mod cli;
 pub mod connect;
 pub mod gob;
 pub mod gojson;
@@ -19,12 +16,8 @@ pub mod jsonrpc;
 pub mod model;
 pub mod netutil;
 pub mod pool;
-pub mod ratelog;
-pub mod render;
 pub mod ring;
 pub mod rpc_table;
-pub mod shutdown;
 pub mod tags;
-pub mod timefmt;
 
 pub use gojson::ser_f64;

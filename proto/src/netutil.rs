@@ -1,8 +1,8 @@
 //! Connection plumbing shared by the RPC servers: a bounded accept loop and a reply writer that coalesces
 //! queued replies and drops peers that stop reading.
 
-use crate::ratelog::RateLimited;
-use crate::shutdown::Shutdown;
+use falcon_base::ratelog::RateLimited;
+use falcon_base::shutdown::Shutdown;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,26 +147,6 @@ where
     });
 }
 
-/// A Go listen address as `net.Listen` takes it, turned into one `bind` takes: an empty host (`:6030`) means
-/// every interface.
-pub fn listen_addr(go_addr: &str) -> String {
-    match go_addr.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => go_addr.to_string(),
-    }
-}
-
-/// Whether a caller may use a state-changing admin route: loopback (any 127/8, ::1, or their IPv4-mapped
-/// forms), or an address of `trusted` (compared as addresses, so `::ffff:10.1.1.1` matches `10.1.1.1`).
-pub fn is_trusted<'a>(ip: std::net::IpAddr, trusted: impl IntoIterator<Item = &'a String>) -> bool {
-    use std::net::IpAddr;
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    ip.is_loopback() || trusted.into_iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,12 +155,5 @@ mod tests {
     fn accept_failures_back_off_to_a_second() {
         let pauses: Vec<u64> = (0..8).map(|n| accept_backoff(n).as_millis() as u64).collect();
         assert_eq!(pauses, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
-    }
-
-    #[test]
-    fn go_listen_addresses() {
-        assert_eq!(listen_addr(":6030"), "0.0.0.0:6030");
-        assert_eq!(listen_addr("127.0.0.1:8433"), "127.0.0.1:8433");
-        assert_eq!(listen_addr("[::1]:80"), "[::1]:80");
     }
 }

@@ -4,7 +4,7 @@ use falcon_proto::jsonrpc::{self, CallError, Client, ClientConfig, Registry, Ser
 use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, NullRpcRequest, SimpleRpcResponse,
 };
-use falcon_proto::shutdown::{self, Shutdown};
+use falcon_base::shutdown::{self, Shutdown};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -64,6 +64,17 @@ fn constant_time_eq(sent: &[u8], secret: &[u8]) -> bool {
     diff == 0
 }
 
+/// Whether a caller may use a state-changing admin route: loopback (any 127/8, ::1, or their IPv4-mapped
+/// forms), or an address of `trusted` (compared as addresses, so `::ffff:10.1.1.1` matches `10.1.1.1`).
+pub fn is_trusted<'a>(ip: std::net::IpAddr, trusted: impl IntoIterator<Item = &'a String>) -> bool {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    ip.is_loopback() || trusted.into_iter().any(|t| t.trim().parse::<IpAddr>().is_ok_and(|t| t == ip))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 //! stops arriving for the budget's stall timeout is given up.
 
 use bytes::Bytes;
-use falcon_proto::budget::{BudgetError, Lease};
+use crate::budget::{BudgetError, Lease};
 use falcon_proto::gojson::scanner::{Scanner, SyntaxError, Top};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -100,7 +100,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use falcon_proto::budget::{Budget, FREE_PER_LEASE};
+    use crate::budget::{Budget, FREE_PER_LEASE};
     use std::pin::Pin;
     use std::task::{Context, Poll};
 

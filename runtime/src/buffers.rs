@@ -1,11 +1,11 @@
 //! The `buffers` config section every binary takes: its budget for bytes buffered from clients and its bound
-//! on one request ([`falcon_proto::budget`] does the accounting).
+//! on one request ([`crate::budget`] does the accounting).
 //!
 //! Defaults differ per binary (the transfer takes every agent's traffic), so each binary's config starts from
 //! [`BuffersConfig::with_defaults`] and the file only overrides the keys it names.
 
-use falcon_proto::budget::Budget;
-use falcon_proto::cli::{invalid, ConfigError};
+use crate::budget::Budget;
+use crate::cli::{invalid, ConfigError};
 use falcon_proto::go_struct;
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! the agent's buffer budget as it grows; output the budget cannot hold within its wait is dropped like output
 //! past the bound, and the run fails.
 
-use falcon_proto::budget::{Budget, BudgetError, Lease};
+use crate::budget::{Budget, BudgetError, Lease};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,7 +11,7 @@
 
 use falcon_proto::connect::{BoxStream, ConnectFuture, Connector};
 use falcon_proto::go_struct;
-use falcon_proto::ratelog::RateLimited;
+use crate::ratelog::RateLimited;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::path::Path;

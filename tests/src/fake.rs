@@ -3,7 +3,7 @@
 use falcon_proto::jsonrpc::registry::Registry;
 use falcon_proto::jsonrpc::server::{spawn, ServerConfig};
 use falcon_proto::model::{MetricValue, TransferResponse};
-use falcon_proto::shutdown::{channel, ShutdownTrigger};
+use falcon_base::shutdown::{channel, ShutdownTrigger};
 use std::sync::{Arc, Mutex};
 
 /// Every `Transfer.Update` call received, one Vec per call.

@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
         );
     }
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let budget = falcon_proto::budget::Budget::unlimited();
+    let budget = falcon_runtime::budget::Budget::unlimited();
     let mut g = c.benchmark_group("push_body");
     g.throughput(Throughput::Elements(N as u64));
     for (name, body, h) in &forms {

@@ -8,7 +8,7 @@ use crate::stats::Stats;
 use crate::validate::validate;
 use crate::wire::Incoming;
 use falcon_proto::model::TransferResponse;
-use falcon_proto::timefmt::now_unix;
+use falcon_runtime::timefmt::now_unix;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,7 +37,7 @@ pub struct App {
     /// The JSON-RPC TLS listener's certificates, once started (reloaded by `/config/reload`).
     pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
     /// Bytes buffered from clients, over every listener (fixed at start; a reload does not change it).
-    pub budget: Arc<falcon_proto::budget::Budget>,
+    pub budget: Arc<falcon_runtime::budget::Budget>,
 }
 
 impl App {
@@ -48,6 +48,32 @@ impl App {
         let sender = Sender::new(&cfg, stats.clone())?;
         let budget = cfg.buffers.budget();
         Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new(), budget }))
+    }
+
+    /// Re-reads and validates the config file and the RPC TLS certificates (`/config/reload`, SIGHUP). Like Go,
+    /// the rings, queues, pools and listeners built at start stay as they are, so a changed file takes effect at
+    /// the next restart (logged); unlike Go, which exits when the file is bad, a bad file is reported and the
+    /// transfer keeps running. The error is the text `/config/reload` answers.
+    pub fn reload_config(&self) -> Result<(), String> {
+        // Certificates are re-read from their files; open connections keep their sessions.
+        if let Some(tls) = self.rpc_tls.get() {
+            if let Err(e) = tls.reload() {
+                tracing::error!(error = %e, "config reload: TLS certificates not reloaded; the running ones stay");
+                return Err(format!("TLS certificates not reloaded: {e}"));
+            }
+        }
+        let Some(path) = self.config_path.as_ref() else { return Err("no config file".into()) };
+        match Config::load(path) {
+            Ok(new) if new == self.cfg => Ok(()),
+            Ok(_) => {
+                tracing::warn!("config reload: {} changed; the changes take effect at the next restart", path.display());
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "config reload: {} refused; the running config stays", path.display());
+                Err(e.to_string())
+            }
+        }
     }
 
     /// Whether the config has HEAD's sections (then `/counter/all` lists HEAD's counters).

@@ -8,14 +8,14 @@
 //! output, `drainTimeout`); Go ignores them.
 
 use crate::sender::http_post::basic_auth;
-use falcon_proto::cli::{invalid, read_config_object};
+use falcon_runtime::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
 use falcon_runtime::buffers::BuffersConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use falcon_proto::cli::ConfigError;
+pub use falcon_runtime::cli::ConfigError;
 
 /// Most points of one consistent-hash ring (`replicas` x nodes): 2,000 nodes at Go's default 500 replicas,
 /// built in a fraction of a second (4.8 million points take seconds and 100 MB).

@@ -31,8 +31,9 @@ pub mod wire;
 
 use app::App;
 use falcon_proto::jsonrpc::{Server, ServerConfig};
-use falcon_proto::netutil::{accept_loop, listen_addr};
-use falcon_proto::shutdown::{self, ShutdownTrigger};
+use falcon_proto::netutil::accept_loop;
+use falcon_runtime::listen::listen_addr;
+use falcon_runtime::shutdown::{self, ShutdownTrigger};
 use shards::Shards;
 use std::net::SocketAddr;
 use std::sync::Arc;

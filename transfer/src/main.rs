@@ -23,6 +23,8 @@ struct Args {
     /// Print the version and exit.
     #[arg(short = 'v')]
     version: bool,
+    #[command(flatten)]
+    log: falcon_runtime::logging::LogArgs,
 }
 
 fn main() -> ExitCode {
@@ -39,7 +41,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    falcon_runtime::logging::init(cfg.debug);
+    if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
+        eprintln!("falcon-transfer: {e}");
+        return ExitCode::from(1);
+    }
     let workers = cfg.effective_workers();
     // Accepting, HTTP and signals run here; connections and send loops on the shards.
     let control = tokio::runtime::Builder::new_current_thread().enable_all().build();
@@ -71,6 +76,11 @@ async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let reloading = app.clone();
+    falcon_runtime::hangup::on_hangup(move || {
+        let _ = reloading.reload_config();
+        std::future::ready(())
+    });
     let running = match falcon_transfer::start(app, shards).await {
         Ok(r) => r,
         Err(e) => {
@@ -88,7 +98,7 @@ async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
     }
     eprintln!("falcon-transfer: ready");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "falcon-transfer started");
-    falcon_proto::shutdown::signal().await;
+    falcon_runtime::shutdown::signal().await;
     tracing::info!("stopping: no longer accepting, draining queues");
     let left = running.shutdown().await;
     tracing::info!(undelivered = left, "stopped");

@@ -6,7 +6,7 @@
 //! 5 s (and never for tsdb in v0.3), we compute them when read. `/counter/all` lists v0.3's 24 counters, or
 //! HEAD's 35 when the config has HEAD's sections; counters of ours are listed by `/counter/extra`.
 
-use falcon_proto::timefmt::{format_local, now_unix};
+use falcon_runtime::timefmt::{format_local, now_unix};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn now() -> i64 {
-    falcon_proto::timefmt::now_unix()
+    falcon_runtime::timefmt::now_unix()
 }
 
 #[test]

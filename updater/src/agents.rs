@@ -10,7 +10,7 @@
 //! group past the deadline.
 
 use crate::model::RealAgent;
-use falcon_proto::budget::Budget;
+use falcon_runtime::budget::Budget;
 use falcon_runtime::exec::{self, ExecError, Spec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

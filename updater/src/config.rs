@@ -1,7 +1,7 @@
 //! The updater's config file: ops-updater's keys unchanged (`debug`, `hostname`, `desiredAgent`, `server`,
 //! `interval`, `http`), and ours for what it lacks. Decoded with Go's rules, missing keys take the defaults.
 
-use falcon_proto::cli::{invalid, read_config_object, ConfigError};
+use falcon_runtime::cli::{invalid, read_config_object, ConfigError};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
 use std::collections::BTreeMap;

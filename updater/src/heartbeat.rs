@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::install::{Manager, Outcome};
 use crate::model::{HeartbeatRequest, HeartbeatResponse, RealAgent};
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -44,7 +44,7 @@ pub struct Updater {
 }
 
 fn now() -> i64 {
-    falcon_proto::timefmt::now_unix()
+    falcon_runtime::timefmt::now_unix()
 }
 
 /// The host's name: the configured one, else the system's.

@@ -19,7 +19,7 @@ pub fn router(u: Arc<Updater>) -> Router {
 
 async fn status(State(u): State<Arc<Updater>>) -> Response {
     let s = u.status.lock().map(|s| s.clone()).unwrap_or_default();
-    match falcon_proto::render::data_json(&s) {
+    match falcon_runtime::render::data_json(&s) {
         Ok(bytes) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=UTF-8")], bytes).into_response(),
         Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

@@ -23,6 +23,8 @@ struct Args {
     /// Print the version and exit.
     #[arg(short = 'v')]
     version: bool,
+    #[command(flatten)]
+    log: falcon_runtime::logging::LogArgs,
     /// Send the first heartbeat at once instead of after a random delay.
     #[arg(long = "now")]
     now: bool,
@@ -42,7 +44,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    falcon_runtime::logging::init(cfg.debug);
+    if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
+        eprintln!("falcon-updater: {e}");
+        return ExitCode::from(1);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -50,10 +55,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(run(cfg, args.now))
+    rt.block_on(run(cfg, args.config, args.now))
 }
 
-async fn run(cfg: Config, now: bool) -> ExitCode {
+async fn run(cfg: Config, path: PathBuf, now: bool) -> ExitCode {
     let mut tls_cfg = cfg.tls.clone();
     if tls_cfg.ca.is_empty() && std::path::Path::new(SYSTEM_CA).is_file() {
         tls_cfg.ca = SYSTEM_CA.into();
@@ -83,9 +88,9 @@ async fn run(cfg: Config, now: bool) -> ExitCode {
     // A switch the last run died in is finished before anything else.
     manager.recover().await;
     let updater = Updater::new(cfg.clone(), manager, heartbeats);
-    let (trigger, shutdown) = falcon_proto::shutdown::channel();
+    let (trigger, shutdown) = falcon_runtime::shutdown::channel();
     if cfg.http.enabled && !cfg.http.listen.is_empty() {
-        let addr = falcon_proto::netutil::listen_addr(&cfg.http.listen);
+        let addr = falcon_runtime::listen::listen_addr(&cfg.http.listen);
         let listener = match tokio::net::TcpListener::bind(&addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -106,8 +111,19 @@ async fn run(cfg: Config, now: bool) -> ExitCode {
     }
     tracing::info!(dir = %root.display(), server = %cfg.heartbeat_url(), "falcon-updater started");
     eprintln!("falcon-updater: ready");
+    // The heartbeat loop, downloads and listener are built from the config at start; a reload checks the file
+    // and says when a change waits for the next restart, as the transfer does.
+    let running = cfg.clone();
+    falcon_runtime::hangup::on_hangup(move || {
+        match Config::load(&path) {
+            Ok(new) if new == running => {}
+            Ok(_) => tracing::warn!("config reload: {} changed; the changes take effect at the next restart", path.display()),
+            Err(e) => tracing::error!(error = %e, "config reload: {} refused; the running config stays", path.display()),
+        }
+        std::future::ready(())
+    });
     let beats = tokio::spawn(updater.clone().run(now, shutdown));
-    falcon_proto::shutdown::signal().await;
+    falcon_runtime::shutdown::signal().await;
     tracing::info!("stopping");
     trigger.trigger();
     let _ = beats.await;

@@ -49,13 +49,13 @@ pub fn router(agent: Arc<Agent>) -> Router {
 
 fn json(bytes: Vec<u8>) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_proto::render::JSON_CONTENT_TYPE));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_runtime::render::JSON_CONTENT_TYPE));
     r
 }
 
 /// Go's `RenderDataJson`: `{"msg":"success","data":...}`.
 pub fn data<T: Serialize>(v: &T) -> Response {
-    match falcon_proto::render::data_json(v) {
+    match falcon_runtime::render::data_json(v) {
         Ok(b) => json(b),
         Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
@@ -63,7 +63,7 @@ pub fn data<T: Serialize>(v: &T) -> Response {
 
 /// Go's `RenderMsgJson`: `{"msg":"..."}`.
 pub fn msg(m: &str) -> Response {
-    json(falcon_proto::render::msg_json(m))
+    json(falcon_runtime::render::msg_json(m))
 }
 
 /// Data or the error as a msg (Go's `AutoRender`).
@@ -94,7 +94,7 @@ pub fn http_error(status: StatusCode, s: &str) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     agent: Arc<Agent>,
-    mut shutdown: falcon_proto::shutdown::Shutdown,
+    mut shutdown: falcon_runtime::shutdown::Shutdown,
 ) -> std::io::Result<()> {
     let app = router(agent).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await

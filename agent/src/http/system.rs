@@ -14,7 +14,7 @@ pub fn routes() -> Router<Arc<crate::app::Agent>> {
     Router::new()
         .route(
             "/system/date",
-            any(|| async { data(&falcon_proto::timefmt::format_local(falcon_proto::timefmt::now_unix())) }),
+            any(|| async { data(&falcon_runtime::timefmt::format_local(falcon_runtime::timefmt::now_unix())) }),
         )
         .route("/page/system/uptime", any(page_uptime))
         .route("/proc/system/uptime", any(proc_uptime))

@@ -32,7 +32,7 @@ pub enum RunError {
     TooMuchOutput,
     /// The agent's buffer budget could not hold stdout.
     #[error("stdout dropped: {0}")]
-    Budget(falcon_proto::budget::BudgetError),
+    Budget(falcon_runtime::budget::BudgetError),
     /// stdout is not a JSON array of MetricValue.
     #[error("stdout is not a JSON array of metrics: {0}")]
     BadJson(String),
@@ -53,7 +53,7 @@ pub async fn run(
     plugin_dir: &Path,
     logs: &Path,
     p: &Plugin,
-    budget: &std::sync::Arc<falcon_proto::budget::Budget>,
+    budget: &std::sync::Arc<falcon_runtime::budget::Budget>,
 ) -> Result<Vec<MetricValue>, RunError> {
     let exe = plugin_dir.join(&p.file_path);
     if !exe.is_file() {
@@ -119,7 +119,7 @@ mod tests {
         Plugin { file_path: name.into(), mtime: 0, cycle: 1, args: String::new() }
     }
 
-    use falcon_proto::budget::Budget;
+    use falcon_runtime::budget::Budget;
 
     fn tmp(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("falcon-run-{tag}-{}", std::process::id()));

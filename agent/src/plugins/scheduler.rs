@@ -4,7 +4,7 @@
 
 use super::runner;
 use super::Plugin;
-use falcon_proto::budget::Budget;
+use falcon_runtime::budget::Budget;
 use falcon_proto::model::MetricValue;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, BuiltinMetric, BuiltinMetricResponse,
     NullRpcRequest, SimpleRpcResponse,
 };
-use falcon_proto::shutdown::{channel, ShutdownTrigger};
+use falcon_runtime::shutdown::{channel, ShutdownTrigger};
 use falcon_tests::daemon::Daemon;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,7 +66,7 @@ pub fn fake_hbs(rt: &tokio::runtime::Runtime, state: Arc<Mutex<HbsState>>) -> (S
             Ok(BuiltinMetricResponse {
                 metrics: Some(metrics),
                 checksum: sum,
-                timestamp: falcon_proto::timefmt::now_unix(),
+                timestamp: falcon_runtime::timefmt::now_unix(),
             })
         }
     })

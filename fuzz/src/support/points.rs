@@ -44,7 +44,7 @@ pub fn exercise(points: Vec<Point>) {
         }
         spool_round_trip(p);
     }
-    if let Err(e) = falcon_proto::render::data_json(&points.iter().cloned().map(TraceEntry).collect::<Vec<_>>()) {
+    if let Err(e) = falcon_runtime::render::data_json(&points.iter().cloned().map(TraceEntry).collect::<Vec<_>>()) {
         note_err("trace", &e);
     }
     let _ = influxdb::body(&points, 1000);

@@ -8,7 +8,7 @@ use crate::support::runtime::block_on;
 use falcon_proto::jsonrpc::envelope::parse_response;
 use falcon_proto::jsonrpc::frame::FrameReader;
 use falcon_proto::jsonrpc::{Server, ServerConfig};
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::Arc;

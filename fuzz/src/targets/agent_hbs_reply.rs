@@ -5,7 +5,7 @@
 //!   set, process rules against a process list (counts and resources), URLs split for the HEAD request;
 //!   the samples then go out as builtin items do (`outgoing::builtin`).
 //! - `Agent.MinePlugins`: every entry as `agent_plugin` handles it.
-//! - `Agent.TrustableIps`: the comma list, then `netutil::is_trusted` for a few callers.
+//! - `Agent.TrustableIps`: the comma list, then `auth::is_trusted` for a few callers.
 
 use super::agent_plugin;
 use crate::feedback::{note, note_err, note_n};
@@ -17,7 +17,7 @@ use falcon_agent::heartbeat::BuiltinState;
 use falcon_agent::outgoing::builtin;
 use falcon_proto::gojson;
 use falcon_proto::model::{AgentPluginsResponse, BuiltinMetricResponse};
-use falcon_proto::netutil::is_trusted;
+use falcon_runtime::auth::is_trusted;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 

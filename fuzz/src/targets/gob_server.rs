@@ -9,7 +9,7 @@ use crate::support::runtime::block_on;
 use falcon_proto::gob::stream::split_messages;
 use falcon_proto::gob::{Decoder, FromGob, GobRegistry, GobServer, GobServerConfig, Message, ResponseHeader};
 use falcon_proto::model::{GraphItem, JudgeItem, NullRpcRequest, SimpleRpcResponse};
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;

@@ -54,7 +54,7 @@ pub fn run(data: &[u8]) {
     note_n("expressions", snap.expressions.len());
     match db.export() {
         Ok(doc) => {
-            if let Err(e) = falcon_proto::render::data_json(&doc) {
+            if let Err(e) = falcon_runtime::render::data_json(&doc) {
                 panic!("the export does not render: {e}");
             }
             note("exported");

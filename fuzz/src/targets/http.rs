@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Uri};
 use axum::Router;
-use falcon_proto::shutdown;
+use falcon_runtime::shutdown;
 use std::net::SocketAddr;
 use tower_service::Service;
 

@@ -125,7 +125,7 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "transfer_config",
-        covers: "falcon_proto::cli::parse_config_object then falcon_transfer::config::Config::from_json (decode and validate), the rings of its clusters, /config rendering",
+        covers: "falcon_runtime::cli::parse_config_object then falcon_transfer::config::Config::from_json (decode and validate), the rings of its clusters, /config rendering",
         run: transfer_config::run,
         dict: dict::CONFIG,
         max_len: 8 << 10,
@@ -160,7 +160,7 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "agent_hbs_reply",
-        covers: "the agent's use of HBS replies: BuiltinMetricResponse -> heartbeat::BuiltinState::accept -> checks::parse_checks -> ports/proc/url checks; MinePlugins entries; TrustableIps -> netutil::is_trusted",
+        covers: "the agent's use of HBS replies: BuiltinMetricResponse -> heartbeat::BuiltinState::accept -> checks::parse_checks -> ports/proc/url checks; MinePlugins entries; TrustableIps -> auth::is_trusted",
         run: agent_hbs_reply::run,
         dict: dict::JSON,
         max_len: 8 << 10,

@@ -5,7 +5,7 @@
 
 use crate::feedback::{note, note_err};
 use crate::support::runtime::block_on;
-use falcon_proto::cli::parse_config_object;
+use falcon_runtime::cli::parse_config_object;
 use falcon_transfer::app::App;
 use falcon_transfer::config::Config;
 use std::path::Path;

@@ -58,7 +58,7 @@ pub fn run(data: &[u8]) {
             gz(raw)
         }
     };
-    let mut lease = falcon_proto::budget::Budget::unlimited().lease();
+    let mut lease = falcon_runtime::budget::Budget::unlimited().lease();
     let Some(decoded) = crate::support::runtime::block_on(json_of(&h, &body, 64 << 20, &mut lease)) else { return };
     let json = match decoded {
         Ok(j) => j,

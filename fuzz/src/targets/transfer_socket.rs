@@ -6,7 +6,7 @@ use crate::feedback::{note, note_n};
 use crate::support::chunked::Chunked;
 use crate::support::points;
 use crate::support::runtime::block_on;
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use falcon_transfer::app::App;
 use falcon_transfer::config::Config;
 use falcon_transfer::receiver::socket::{parse_line, serve_conn, MAX_LINE};

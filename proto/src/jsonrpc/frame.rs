@@ -10,7 +10,7 @@
 //! to a [`Lease`] on the process's [`Budget`] first (waiting for room when it is spent), and a connection that
 //! goes quiet between messages hands its buffer back, so idle connections cost only their first few KiB.
 
-use crate::budget::{Budget, BudgetError, Lease, FREE_PER_LEASE};
+use falcon_base::budget::{Budget, BudgetError, Lease, FREE_PER_LEASE};
 use crate::gojson::scanner::{Scanner, SyntaxError, Top};
 use std::future::Future;
 use std::io;

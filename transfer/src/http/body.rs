@@ -5,7 +5,7 @@
 //! lease on the buffer budget before it is made.
 
 use axum::http::HeaderMap;
-use falcon_proto::budget::{BudgetError, Lease};
+use falcon_runtime::budget::{BudgetError, Lease};
 use std::borrow::Cow;
 use std::io::Read;
 
@@ -130,13 +130,13 @@ mod tests {
     /// `json_of` with no budget to speak of.
     fn json_of<'a>(h: &HeaderMap, b: &'a [u8]) -> Result<Cow<'a, [u8]>, BodyError> {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let mut lease = falcon_proto::budget::Budget::unlimited().lease();
+        let mut lease = falcon_runtime::budget::Budget::unlimited().lease();
         rt.block_on(super::json_of(h, b, 64 << 20, &mut lease))
     }
 
     fn gunzip(b: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        rt.block_on(super::gunzip(b, max, &mut falcon_proto::budget::Budget::unlimited().lease()))
+        rt.block_on(super::gunzip(b, max, &mut falcon_runtime::budget::Budget::unlimited().lease()))
     }
 
     const ITEM: &str =

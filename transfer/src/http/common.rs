@@ -2,7 +2,6 @@
 
 use super::data;
 use crate::app::App;
-use crate::config::Config;
 use axum::response::Response;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -29,20 +28,8 @@ pub(super) fn reload(app: &App, peer: SocketAddr, headers: &axum::http::HeaderMa
     if !app.cfg.http.gate().admit(headers, peer.ip().is_loopback()).allowed() {
         return data(&"no privilege");
     }
-    // Certificates are re-read from their files; open connections keep their sessions.
-    if let Some(tls) = app.rpc_tls.get() {
-        if let Err(e) = tls.reload() {
-            tracing::error!(error = %e, "config/reload: TLS certificates not reloaded; the running ones stay");
-            return data(&format!("TLS certificates not reloaded: {e}"));
-        }
-    }
-    let Some(path) = app.config_path.as_ref() else { return data(&"no config file") };
-    match Config::load(path) {
-        Ok(new) if new == app.cfg => data(&"ok"),
-        Ok(_) => {
-            tracing::warn!("config/reload: {} changed; the changes take effect at the next restart", path.display());
-            data(&"ok")
-        }
-        Err(e) => data(&e.to_string()),
+    match app.reload_config() {
+        Ok(()) => data(&"ok"),
+        Err(e) => data(&e),
     }
 }

@@ -83,7 +83,7 @@ fn http_error(status: StatusCode, msg: &str) -> Response {
 
 /// Go's `RenderDataJson`; an unencodable value (NaN) gives Go's 500 with the encoder's error.
 fn data<T: Serialize>(value: &T) -> Response {
-    match falcon_proto::render::data_json(value) {
+    match falcon_runtime::render::data_json(value) {
         Ok(bytes) => {
             let mut r = Response::new(Body::from(bytes));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));

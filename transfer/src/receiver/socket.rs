@@ -14,7 +14,7 @@
 use crate::app::{App, Source};
 use crate::point::{CounterType, Point};
 use falcon_proto::gojson::parse_go_float;
-use falcon_proto::shutdown::Shutdown;
+use falcon_runtime::shutdown::Shutdown;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};

@@ -18,7 +18,7 @@ use crate::point::Point;
 use crate::queue::SendQueue;
 use crate::spool::Spool;
 use crate::stats::{QpsCounter, Stats};
-use falcon_proto::ratelog::RateLimited;
+use falcon_runtime::ratelog::RateLimited;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};

@@ -414,8 +414,8 @@ impl Sender {
         if p8s_derive > 0 {
             // HEAD logs each one and counts nothing; we count them and log at most every 10 s.
             self.stats.p8s_relay_derive.add(p8s_derive);
-            static LOG: falcon_proto::ratelog::RateLimited =
-                falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
+            static LOG: falcon_runtime::ratelog::RateLimited =
+                falcon_runtime::ratelog::RateLimited::new(Duration::from_secs(10));
             if let Some(suppressed) = LOG.check() {
                 tracing::warn!(items = p8s_derive, suppressed, "p8s relay: DERIVE items are not relayed (as in HEAD)");
             }
@@ -437,8 +437,8 @@ impl Sender {
             let unsendable = points.iter().filter(|p| !p.value.is_finite()).count();
             if unsendable > 0 {
                 self.stats.influxdb_fail.add(unsendable);
-                static LOG: falcon_proto::ratelog::RateLimited =
-                    falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
+                static LOG: falcon_runtime::ratelog::RateLimited =
+                    falcon_runtime::ratelog::RateLimited::new(Duration::from_secs(10));
                 if let Some(suppressed) = LOG.check() {
                     tracing::warn!(
                         items = unsendable,
@@ -456,8 +456,8 @@ impl Sender {
             return;
         }
         output.counters(&self.stats).2.add(n);
-        static LOG: falcon_proto::ratelog::RateLimited =
-            falcon_proto::ratelog::RateLimited::new(Duration::from_secs(10));
+        static LOG: falcon_runtime::ratelog::RateLimited =
+            falcon_runtime::ratelog::RateLimited::new(Duration::from_secs(10));
         if let Some(suppressed) = LOG.check() {
             tracing::warn!(output = output.name(), dropped = n, suppressed, "send queue full, items dropped");
         }

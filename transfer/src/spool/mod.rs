@@ -339,8 +339,8 @@ impl Guard<'_> {
     }
 
     fn log_write_error(&self, e: &std::io::Error) {
-        static LOG: falcon_proto::ratelog::RateLimited =
-            falcon_proto::ratelog::RateLimited::new(std::time::Duration::from_secs(10));
+        static LOG: falcon_runtime::ratelog::RateLimited =
+            falcon_runtime::ratelog::RateLimited::new(std::time::Duration::from_secs(10));
         if let Some(suppressed) = LOG.check() {
             tracing::error!(dir = %self.spool.dir.display(), error = %e, suppressed, "spool write failed; items dropped");
         }

@@ -3,7 +3,7 @@
 
 use falcon_proto::gob::{GobRegistry, GobServer, GobServerConfig};
 use falcon_proto::model::{GraphItem, JudgeItem, SimpleRpcResponse};
-use falcon_proto::shutdown;
+use falcon_runtime::shutdown;
 use falcon_proto::tags;
 use falcon_tests::daemon::Daemon;
 use falcon_tests::http;

@@ -67,7 +67,7 @@ pub fn mem(data: &[u8]) {
 pub fn load(data: &[u8]) {
     match parse_loadavg(&text(data)) {
         Ok(l) => {
-            let _ = falcon_proto::render::data_json(&l);
+            let _ = falcon_runtime::render::data_json(&l);
             note("load");
         }
         Err(e) => note_err("load", &e),

@@ -18,12 +18,12 @@ struct Msg<'a> {
 
 /// `{"msg":"success","data":<v>}` with Go's encoding; an error for an unencodable value (NaN).
 pub fn data_json<T: Serialize>(v: &T) -> Result<Vec<u8>, serde_json::Error> {
-    crate::gojson::to_vec(&Dto { msg: "success", data: v })
+    falcon_proto::gojson::to_vec(&Dto { msg: "success", data: v })
 }
 
 /// `{"msg":"<m>"}`.
 pub fn msg_json(m: &str) -> Vec<u8> {
-    crate::gojson::to_vec(&Msg { msg: m }).unwrap_or_default()
+    falcon_proto::gojson::to_vec(&Msg { msg: m }).unwrap_or_default()
 }
 
 #[cfg(test)]
