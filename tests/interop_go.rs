@@ -7,6 +7,7 @@
 //!
 //! Plus our JSON encoder against `json.Marshal`, byte for byte.
 
+use falcon_base::shutdown;
 use falcon_proto::gob::{GobCallError, GobClient, GobRegistry, GobServerConfig};
 use falcon_proto::gojson;
 use falcon_proto::jsonrpc::{self, CallError, Client, ClientConfig, Registry, ServerConfig};
@@ -14,7 +15,6 @@ use falcon_proto::model::{
     AgentReportRequest, GoValue, GraphItem, JudgeItem, MetricValue, NullRpcRequest, SimpleRpcResponse, TransferResponse,
 };
 use falcon_proto::pool::{ConnPool, GobDialer, PoolCallError, PoolConfig};
-use falcon_base::shutdown;
 use falcon_tests::gen::{self, BASE_TS};
 use falcon_tests::go::GoProcess;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -60,11 +60,12 @@ fn prometheus_scrapes_itself() {
 fn prometheus_remote_writes_to_prometheus_and_victoria() {
     let t0 = Instant::now();
     let vm = VictoriaMetrics::start().unwrap_or_else(|e| panic!("{e}"));
-    let receiver = Prometheus::start_with(&PrometheusOptions { scrape_self: false, remote_write: vec![] })
+    let receiver = Prometheus::start_with(&PrometheusOptions { scrape_self: false, ..Default::default() })
         .unwrap_or_else(|e| panic!("{e}"));
     let sender = Prometheus::start_with(&PrometheusOptions {
         scrape_self: true,
         remote_write: vec![receiver.remote_write_url(), vm.remote_write_url()],
+        ..Default::default()
     })
     .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("remote write: three servers ready in {:?}", t0.elapsed());

@@ -5,9 +5,9 @@
 //! crashes on first use; a missing section here takes its defaults. [`Config::validate`] rejects values that
 //! cannot work, naming the key.
 
-use falcon_runtime::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson;
+use falcon_runtime::cli::{invalid, read_config_object};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! The Go HBS configuration file, unchanged (`g/cfg.go`): `database` is Go's MySQL DSN or a SQLite file.
 
-use falcon_runtime::cli::read_config_object;
 use falcon_proto::go_struct;
 use falcon_proto::gojson;
+use falcon_runtime::cli::read_config_object;
 use std::path::Path;
 
 pub use falcon_runtime::cli::ConfigError;

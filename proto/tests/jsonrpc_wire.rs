@@ -1,10 +1,10 @@
 //! The JSON-RPC server and client over real loopback sockets, byte for byte against Go's recorded replies.
 
+use falcon_base::shutdown::{self, Shutdown};
 use falcon_proto::jsonrpc::{self, CallError, Client, ClientConfig, Registry, ServerConfig};
 use falcon_proto::model::{
     AgentHeartbeatRequest, AgentPluginsResponse, AgentReportRequest, NullRpcRequest, SimpleRpcResponse,
 };
-use falcon_base::shutdown::{self, Shutdown};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

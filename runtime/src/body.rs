@@ -9,8 +9,8 @@
 //! the budget is spent the read pauses (hyper stops reading the socket) for the budget's wait, and a body that
 //! stops arriving for the budget's stall timeout is given up.
 
-use bytes::Bytes;
 use crate::budget::{BudgetError, Lease};
+use bytes::Bytes;
 use falcon_proto::gojson::scanner::{Scanner, SyntaxError, Top};
 use http_body::Body;
 use http_body_util::BodyExt;

@@ -5,6 +5,7 @@
 //! - [`hangup`]: SIGHUP reopens the log file and reloads the config.
 //! - [`listen`]: Go-style listen addresses (`:6030`).
 //! - [`render`]: Go's HTTP envelopes (`{"msg":"success","data":...}`).
+//! - [`metrics`]: `GET /metrics` in the Prometheus text format, with [`metrics_process`]' `process_*` series.
 //! - [`timefmt`]: Go's `2006-01-02 15:04:05` local timestamps.
 //! - [`body`]: reading a JSON request body that is refused at its first bad byte.
 //! - [`auth`]: who may call a state-changing HTTP route.
@@ -28,6 +29,8 @@ pub mod hangup;
 pub mod listen;
 pub mod logfile;
 pub mod logging;
+pub mod metrics;
+pub mod metrics_process;
 pub mod render;
 pub mod timefmt;
 pub mod tls;

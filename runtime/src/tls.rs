@@ -9,9 +9,9 @@
 //!
 //! rustls with the ring provider; no OpenSSL.
 
+use crate::ratelog::RateLimited;
 use falcon_proto::connect::{BoxStream, ConnectFuture, Connector};
 use falcon_proto::go_struct;
-use crate::ratelog::RateLimited;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::path::Path;

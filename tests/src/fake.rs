@@ -1,9 +1,9 @@
 //! A fake transfer: our JSON-RPC server answering `Transfer.Update` like Go's and recording every call.
 
+use falcon_base::shutdown::{channel, ShutdownTrigger};
 use falcon_proto::jsonrpc::registry::Registry;
 use falcon_proto::jsonrpc::server::{spawn, ServerConfig};
 use falcon_proto::model::{MetricValue, TransferResponse};
-use falcon_base::shutdown::{channel, ShutdownTrigger};
 use std::sync::{Arc, Mutex};
 
 /// Every `Transfer.Update` call received, one Vec per call.

@@ -17,6 +17,7 @@ pub mod influxdb;
 pub mod mariadb;
 pub mod pki;
 pub mod prometheus;
+pub mod promtool;
 mod server;
 pub mod sntp;
 pub mod util;

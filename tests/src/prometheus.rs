@@ -29,11 +29,13 @@ pub struct PrometheusOptions {
     pub scrape_self: bool,
     /// Remote-write everything it scrapes to each of these URLs (default none).
     pub remote_write: Vec<String>,
+    /// Other `(job, host:port)` targets scraped every second at `/metrics` (default none).
+    pub scrape: Vec<(String, String)>,
 }
 
 impl Default for PrometheusOptions {
     fn default() -> Self {
-        PrometheusOptions { scrape_self: true, remote_write: Vec::new() }
+        PrometheusOptions { scrape_self: true, remote_write: Vec::new(), scrape: Vec::new() }
     }
 }
 
@@ -186,10 +188,18 @@ impl Prometheus {
             "# Written by falcon-tests (tests/src/prometheus.rs) for one test server.\n\
              global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n",
         );
+        let mut jobs: Vec<(String, String)> = self.opts.scrape.clone();
         if self.opts.scrape_self {
+            jobs.insert(0, ("prometheus".into(), self.addr()));
+        }
+        if !jobs.is_empty() {
+            c.push_str("scrape_configs:\n");
+        }
+        for (job, target) in &jobs {
             c.push_str(&format!(
-                "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: [\"{}\"]\n",
-                self.addr()
+                "  - job_name: {}\n    static_configs:\n      - targets: [{}]\n",
+                serde_json::Value::String(job.clone()),
+                serde_json::Value::String(target.clone())
             ));
         }
         if !self.opts.remote_write.is_empty() {

@@ -38,6 +38,8 @@ pub struct App {
     pub rpc_tls: std::sync::OnceLock<Arc<falcon_runtime::tls::ServerTls>>,
     /// Bytes buffered from clients, over every listener (fixed at start; a reload does not change it).
     pub budget: Arc<falcon_runtime::budget::Budget>,
+    /// `/metrics`.
+    pub metrics: falcon_runtime::metrics::Metrics,
 }
 
 impl App {
@@ -47,7 +49,8 @@ impl App {
         let stats = Arc::new(Stats::new());
         let sender = Sender::new(&cfg, stats.clone())?;
         let budget = cfg.buffers.budget();
-        Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new(), budget }))
+        let metrics = crate::metrics::build(stats.clone(), sender.clone(), budget.clone());
+        Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new(), budget, metrics }))
     }
 
     /// Re-reads and validates the config file and the RPC TLS certificates (`/config/reload`, SIGHUP). Like Go,
@@ -66,7 +69,10 @@ impl App {
         match Config::load(path) {
             Ok(new) if new == self.cfg => Ok(()),
             Ok(_) => {
-                tracing::warn!("config reload: {} changed; the changes take effect at the next restart", path.display());
+                tracing::warn!(
+                    "config reload: {} changed; the changes take effect at the next restart",
+                    path.display()
+                );
                 Ok(())
             }
             Err(e) => {
@@ -86,6 +92,7 @@ impl App {
         let start = Instant::now();
         let verdict = validate(items, now_unix());
         let (total, invalid) = (verdict.total, verdict.invalid);
+        self.stats.invalid.add(invalid);
         self.receive_points(verdict.points, source);
         TransferResponse {
             message: "ok".into(),

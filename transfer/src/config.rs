@@ -8,10 +8,10 @@
 //! output, `drainTimeout`); Go ignores them.
 
 use crate::sender::http_post::basic_auth;
-use falcon_runtime::cli::{invalid, read_config_object};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
 use falcon_runtime::buffers::BuffersConfig;
+use falcon_runtime::cli::{invalid, read_config_object};
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -18,6 +18,7 @@ pub mod alloc;
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod point;
 pub mod queue;
 pub mod receiver;

@@ -67,13 +67,19 @@ macro_rules! counters {
             )*
             /// When the process started (the time Go's never-refreshed counters show).
             pub started: i64,
+            /// Seconds per delivery attempt, by output (`/metrics` only).
+            pub send_seconds: falcon_runtime::metrics::SecondsHistogram,
         }
 
         impl Stats {
             /// All at zero.
             pub fn new() -> Self {
                 let now = now_unix();
-                Stats { $($field: QpsCounter::new(now),)* started: now }
+                Stats {
+                    $($field: QpsCounter::new(now),)*
+                    started: now,
+                    send_seconds: falcon_runtime::metrics::seconds_family(),
+                }
             }
 
             fn by_name(&self, name: &str) -> Option<&QpsCounter> {
@@ -136,6 +142,8 @@ counters! {
     influxdb_requeued => "SendToInfluxdbRequeueCnt",
     p8s_relay_requeued => "SendToP8sRelayRequeueCnt",
     p8s_relay_derive => "SendToP8sRelayDeriveSkipCnt",
+    // Ours, for `/metrics` only (not in Go's lists): items refused by validation.
+    invalid => "RecvInvalidCnt",
 }
 
 impl Default for Stats {

@@ -22,7 +22,7 @@ fn now() -> i64 {
 fn remote_write_out_reaches_victoria_metrics_and_prometheus() {
     let vm = VictoriaMetrics::start().unwrap_or_else(|e| panic!("{e}"));
     // No self-scrape: the only samples are ours.
-    let prom = Prometheus::start_with(&PrometheusOptions { scrape_self: false, remote_write: vec![] })
+    let prom = Prometheus::start_with(&PrometheusOptions { scrape_self: false, ..Default::default() })
         .unwrap_or_else(|e| panic!("{e}"));
     let rw = format!(
         r#","remoteWrite":{{"enabled":true,"batch":500,"timeout":5000,

@@ -1,9 +1,9 @@
 //! The updater's config file: ops-updater's keys unchanged (`debug`, `hostname`, `desiredAgent`, `server`,
 //! `interval`, `http`), and ours for what it lacks. Decoded with Go's rules, missing keys take the defaults.
 
-use falcon_runtime::cli::{invalid, read_config_object, ConfigError};
 use falcon_proto::go_struct;
 use falcon_proto::gojson::{self, Ctx};
+use falcon_runtime::cli::{invalid, read_config_object, ConfigError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -117,8 +117,12 @@ async fn run(cfg: Config, path: PathBuf, now: bool) -> ExitCode {
     falcon_runtime::hangup::on_hangup(move || {
         match Config::load(&path) {
             Ok(new) if new == running => {}
-            Ok(_) => tracing::warn!("config reload: {} changed; the changes take effect at the next restart", path.display()),
-            Err(e) => tracing::error!(error = %e, "config reload: {} refused; the running config stays", path.display()),
+            Ok(_) => {
+                tracing::warn!("config reload: {} changed; the changes take effect at the next restart", path.display())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "config reload: {} refused; the running config stays", path.display())
+            }
         }
         std::future::ready(())
     });

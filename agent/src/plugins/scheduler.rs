@@ -4,8 +4,8 @@
 
 use super::runner;
 use super::Plugin;
-use falcon_runtime::budget::Budget;
 use falcon_proto::model::MetricValue;
+use falcon_runtime::budget::Budget;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -10,8 +10,8 @@
 //! to a [`Lease`] on the process's [`Budget`] first (waiting for room when it is spent), and a connection that
 //! goes quiet between messages hands its buffer back, so idle connections cost only their first few KiB.
 
-use falcon_base::budget::{Budget, BudgetError, Lease, FREE_PER_LEASE};
 use crate::gojson::scanner::{Scanner, SyntaxError, Top};
+use falcon_base::budget::{Budget, BudgetError, Lease, FREE_PER_LEASE};
 use std::future::Future;
 use std::io;
 use std::time::Duration;

@@ -10,8 +10,8 @@
 use super::envelope::{parse_go_shape, parse_request, write_response, ParamsError};
 use super::frame::{FrameError, FrameReader, DEFAULT_MAX_FRAME};
 use super::registry::Registry;
-use falcon_base::budget::Budget;
 use crate::netutil::{accept_loop, poll_now, spawn_call};
+use falcon_base::budget::Budget;
 use falcon_base::ratelog::RateLimited;
 use falcon_base::shutdown::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

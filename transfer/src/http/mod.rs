@@ -42,6 +42,7 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
         "/counter/all" | "/statistics/all" => data(&app.stats.all(app.sender.queue_lens(), app.head_config())),
         "/counter/extra" => data(&app.stats.extra()),
         "/counter/buffers" => data(&app.budget.stats()),
+        "/metrics" => metrics(&app),
         "/spool" => data(&app.sender.spool_stats()),
         "/proc/step" => data(&common::MinStep { min_step: app.sender.min_step() }),
         p => {
@@ -56,6 +57,13 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
             }
         }
     }
+}
+
+/// `/metrics`, in the Prometheus text format.
+fn metrics(app: &App) -> Response {
+    let mut r = Response::new(Body::from(app.metrics.render()));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(falcon_runtime::metrics::CONTENT_TYPE));
+    r
 }
 
 /// A plain-text reply.

@@ -266,6 +266,11 @@ impl Lane {
     fn pause(&self) -> Option<Instant> {
         *self.paused_until.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Whether the lane is waiting out a backoff after its peer could not be reached.
+    pub fn backing_off(&self) -> bool {
+        self.pause().is_some_and(|until| until > Instant::now())
+    }
 }
 
 /// Empties `lane` into `deliver` forever (the process ends it).
@@ -316,12 +321,16 @@ async fn deliver_batch<D: Deliver>(
     batch: Vec<Arc<Point>>,
 ) {
     let (ok, failed, dropped, requeued) = lane.output.counters(stats);
+    let seconds = stats.send_seconds.get_or_create_owned(&vec![("output", lane.output.name().to_string())]);
     let mut last = SendError::Transport("no attempt".into());
     for attempt in 0..policy.attempts.max(1) {
         if attempt > 0 {
             tokio::time::sleep(policy.pause).await;
         }
-        match deliver.send(&batch).await {
+        let started = Instant::now();
+        let sent = deliver.send(&batch).await;
+        seconds.observe(started.elapsed().as_secs_f64());
+        match sent {
             Ok(()) => {
                 ok.add(batch.len());
                 lane.recovered();

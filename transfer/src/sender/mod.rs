@@ -523,6 +523,12 @@ impl Sender {
         self.lanes().into_iter().map(|l| (l.clone(), l.pending())).filter(|(_, n)| *n > 0).collect()
     }
 
+    /// Every judge and graph connection pool's state, with its output.
+    pub fn pool_stats(&self) -> Vec<(&'static str, falcon_proto::pool::PoolStats)> {
+        let judge = self.judge_pools.values().map(|p| ("judge", p.stats()));
+        judge.chain(self.graph_pools.values().map(|p| ("graph", p.stats()))).collect()
+    }
+
     /// Go's `/debug/connpool/judge|graph` lines.
     pub fn pool_lines(&self, which: &str) -> Option<Vec<String>> {
         let pools: &BTreeMap<String, Arc<ConnPool<GobDialer>>> = match which {

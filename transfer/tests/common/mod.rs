@@ -3,8 +3,8 @@
 
 use falcon_proto::gob::{GobRegistry, GobServer, GobServerConfig};
 use falcon_proto::model::{GraphItem, JudgeItem, SimpleRpcResponse};
-use falcon_runtime::shutdown;
 use falcon_proto::tags;
+use falcon_runtime::shutdown;
 use falcon_tests::daemon::Daemon;
 use falcon_tests::http;
 use std::net::TcpListener;

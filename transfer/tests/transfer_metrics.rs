@@ -1,0 +1,85 @@
+//! `GET /metrics` on the real binary: the Prometheus text format as promtool checks it, the values matching what
+//! was received and delivered, and a real Prometheus scraping it.
+
+mod common;
+
+use common::{config, local, start_sink, temp_config, transfer, wait_for};
+use falcon_tests::http;
+use falcon_tests::prometheus::{Prometheus, PrometheusOptions};
+use std::time::Duration;
+
+/// The value of the sample whose line starts with `series ` (exact name and labels), if any.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_report_traffic_lanes_latency_and_pools_and_prometheus_scrapes_them() {
+    let sink = start_sink(local());
+    let down = local();
+    let down_addr = down.local_addr().expect("addr").to_string();
+    drop(down);
+    let cfg = temp_config(
+        "metrics",
+        &config(
+            &format!(r#""judge-00":"{}""#, sink.addr),
+            &format!(r#""graph-00":"{}","graph-01":"{down_addr}""#, sink.addr),
+            r#""connTimeout":300,"callTimeout":300,"#,
+            "",
+        ),
+    );
+    let t = transfer(&cfg);
+    let h = t.addr("http").to_string();
+    // 40 valid items and 2 invalid ones (no metric; a bad counterType).
+    let mut items: Vec<String> = (0..40)
+        .map(|i| format!(r#"{{"endpoint":"h{i}","metric":"m","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":1795261500}}"#))
+        .collect();
+    items.push(r#"{"endpoint":"h","metric":"","value":1,"step":60,"counterType":"GAUGE","tags":""}"#.into());
+    items.push(r#"{"endpoint":"h","metric":"x","value":1,"step":60,"counterType":"NOPE","tags":""}"#.into());
+    let r = http::post_json(&h, "/api/push", &format!("[{}]", items.join(",")));
+    assert!(r.body.contains(r#""Total":42,"Invalid":2"#), "{}", r.body);
+    wait_for("all judge items delivered", || sink.judge_count() == 40);
+
+    let r = http::get(&h, "/metrics");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let text = r.body;
+    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let v = |s: &str| sample(&text, s).unwrap_or_else(|| panic!("no sample {s} in\n{text}"));
+    assert_eq!(v(r#"falcon_transfer_received_items_total{protocol="http"}"#), 40.0);
+    assert_eq!(v(r#"falcon_transfer_received_items_total{protocol="rpc"}"#), 0.0);
+    assert_eq!(v("falcon_transfer_invalid_items_total"), 2.0);
+    assert_eq!(v(r#"falcon_transfer_sent_items_total{output="judge"}"#), 40.0);
+    assert!(v(r#"falcon_transfer_send_duration_seconds_count{output="judge"}"#) >= 1.0);
+    assert_eq!(v(r#"falcon_transfer_queue_items{output="judge",node="judge-00"}"#), 0.0);
+    // The graph node that is down keeps its share queued (or in flight) and its lane backs off.
+    let graph_sent = v(r#"falcon_transfer_sent_items_total{output="graph"}"#);
+    assert!(graph_sent < 40.0, "some items belong to the node that is down");
+    wait_for("the down node's lane backing off", || {
+        let t = http::get(&h, "/metrics").body;
+        sample(&t, r#"falcon_transfer_lane_backing_off{output="graph",node="graph-01"}"#) == Some(1.0)
+    });
+    let pooled = sample(
+        &text,
+        &format!(r#"falcon_transfer_pool_connections_created_total{{output="judge",addr="{}"}}"#, sink.addr),
+    );
+    assert!(pooled.is_some_and(|n| n >= 1.0), "{text}");
+    assert!(v("process_resident_memory_bytes") > 1e6);
+    assert_eq!(v(r#"falcon_transfer_build_info{version="0.1.0"}"#), 1.0);
+    assert!(v("falcon_transfer_buffer_budget_bytes") > 0.0);
+
+    // A real Prometheus scrapes the route and stores what it says.
+    let prom = Prometheus::start_with(&PrometheusOptions {
+        scrape_self: false,
+        scrape: vec![("falcon-transfer".into(), h.clone())],
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let got = prom
+        .wait_query(
+            r#"falcon_transfer_received_items_total{job="falcon-transfer",protocol="http"}"#,
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}", prom.log()));
+    assert_eq!(got[0]["value"][1], "40", "{got:?}");
+}
