@@ -56,6 +56,13 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
         )
         .route("/config/reload", any(config_reload))
         .route(
+            "/metrics",
+            any(|State(h): State<Arc<Hbs>>| async move {
+                ([(axum::http::header::CONTENT_TYPE, falcon_runtime::metrics::CONTENT_TYPE)], h.metrics.render())
+                    .into_response()
+            }),
+        )
+        .route(
             "/expressions",
             any(|State(h): State<Arc<Hbs>>| async move {
                 // `null` when there are none, as Go renders its nil slice.

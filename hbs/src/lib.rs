@@ -21,6 +21,7 @@ pub mod config;
 pub mod db;
 pub mod hostwrites;
 pub mod http;
+pub mod metrics;
 pub mod rollout;
 pub mod rollout_http;
 pub mod rpc;

@@ -35,6 +35,7 @@ pub fn registry(hbs: Arc<Hbs>) -> Registry {
     let _ = reg.register("Agent.ReportStatus", move |r: AgentReportRequest| {
         let h = h.clone();
         async move {
+            let _timer = h.calls.start("Agent.ReportStatus");
             if r.hostname.is_empty() {
                 return Ok(SimpleRpcResponse { code: 1 });
             }
@@ -46,12 +47,16 @@ pub fn registry(hbs: Arc<Hbs>) -> Registry {
     let h = hbs.clone();
     let _ = reg.register("Agent.BuiltinMetrics", move |r: AgentHeartbeatRequest| {
         let h = h.clone();
-        async move { Ok(builtin_metrics(&h, &r, now_unix())) }
+        async move {
+            let _timer = h.calls.start("Agent.BuiltinMetrics");
+            Ok(builtin_metrics(&h, &r, now_unix()))
+        }
     });
     let h = hbs.clone();
     let _ = reg.register("Agent.MinePlugins", move |r: AgentHeartbeatRequest| {
         let h = h.clone();
         async move {
+            let _timer = h.calls.start("Agent.MinePlugins");
             if r.hostname.is_empty() {
                 return Ok(AgentPluginsResponse::default());
             }
@@ -61,12 +66,16 @@ pub fn registry(hbs: Arc<Hbs>) -> Registry {
     let h = hbs.clone();
     let _ = reg.register("Agent.TrustableIps", move |_r: NullRpcRequest| {
         let h = h.clone();
-        async move { Ok(h.config().trustable_joined()) }
+        async move {
+            let _timer = h.calls.start("Agent.TrustableIps");
+            Ok(h.config().trustable_joined())
+        }
     });
     let h = hbs.clone();
     let _ = reg.register("Hbs.GetExpressions", move |_r: NullRpcRequest| {
         let h = h.clone();
         async move {
+            let _timer = h.calls.start("Hbs.GetExpressions");
             // Go's query leaves the slice nil when there are no rows: `{"expressions":null}`.
             let list = h.cache().expressions.clone();
             Ok(ExpressionResponse { expressions: (!list.is_empty()).then_some(list) })
@@ -76,6 +85,7 @@ pub fn registry(hbs: Arc<Hbs>) -> Registry {
     let _ = reg.register("Hbs.GetStrategies", move |_r: NullRpcRequest| {
         let h = h.clone();
         async move {
+            let _timer = h.calls.start("Hbs.GetStrategies");
             let now = now_unix();
             Ok(StrategiesResponse { host_strategies: Some(h.cache().host_strategies(&local_hhmm(now), now)) })
         }

@@ -39,6 +39,12 @@ pub struct Hbs {
     pub updater_reports: crate::rollout::Reports,
     /// Checksums of served tarballs.
     pub checksums: crate::rollout::Checksums,
+    /// JSON-RPC calls by method, for `/metrics`.
+    pub calls: crate::metrics::CallStats,
+    /// What cache and config reloads did, for `/metrics`.
+    pub reloads: crate::metrics::ReloadStats,
+    /// `/metrics`.
+    pub metrics: falcon_runtime::metrics::Metrics,
 }
 
 impl Hbs {
@@ -47,7 +53,13 @@ impl Hbs {
         let snap = store.load()?;
         let budget = cfg.buffers.budget();
         let rollout = crate::rollout::RolloutState::new(PathBuf::from(&cfg.rollout_file));
-        Ok(Arc::new(Hbs {
+        let calls = crate::metrics::CallStats::default();
+        let reloads = crate::metrics::ReloadStats::default();
+        reloads.last_ok.store(falcon_runtime::timefmt::now_unix(), std::sync::atomic::Ordering::Relaxed);
+        Ok(Arc::new_cyclic(|me| Hbs {
+            metrics: crate::metrics::build(me.clone(), &calls, budget.clone()),
+            calls,
+            reloads,
             budget,
             rollout,
             updater_reports: Default::default(),
@@ -72,6 +84,14 @@ impl Hbs {
 
     /// Re-reads the config file (the database path and listeners apply at the next start).
     pub fn reload_config(&self) -> Result<Arc<Config>, crate::config::ConfigError> {
+        let r = self.load_config();
+        if r.is_err() {
+            self.reloads.config_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn load_config(&self) -> Result<Arc<Config>, crate::config::ConfigError> {
         // Certificates are re-read from their files; open connections keep their sessions.
         if let Some(tls) = self.rpc_tls.get() {
             tls.reload()
@@ -102,9 +122,11 @@ impl Hbs {
                     Ok(mut c) => *c = Arc::new(s),
                     Err(p) => *p.into_inner() = Arc::new(s),
                 }
+                self.reloads.last_ok.store(falcon_runtime::timefmt::now_unix(), std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => {
+                self.reloads.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(error = %e, "cache reload failed; keeping the last good caches");
                 Err(e)
             }
