@@ -51,6 +51,12 @@ pub struct Agent {
     pub hbs_connector: Option<Arc<dyn falcon_proto::connect::Connector>>,
     /// Bytes buffered from clients and from plugin and check output (fixed at start).
     pub budget: Arc<falcon_runtime::budget::Budget>,
+    /// HBS calls by method and outcome (`ok`: answered, `error`: not).
+    pub hbs_calls: crate::stats::Outcomes,
+    /// Unix seconds of the last HBS call that was answered (0: none yet).
+    pub hbs_last_ok: std::sync::atomic::AtomicI64,
+    /// `/metrics`, built at the first scrape (an agent nobody scrapes does not pay for it).
+    pub metrics: std::sync::OnceLock<falcon_runtime::metrics::Metrics>,
 }
 
 /// The connector of a `tls` section, when it is on; an error names the section.
@@ -136,6 +142,9 @@ impl Agent {
                 exit,
                 hbs_connector,
                 budget,
+                hbs_calls: Default::default(),
+                hbs_last_ok: Default::default(),
+                metrics: Default::default(),
             }
         }))
     }

@@ -69,6 +69,24 @@ pub fn spawn(agent: Arc<Agent>, shutdown: Shutdown) {
     tokio::spawn(trustable_ips(agent, client, interval, shutdown));
 }
 
+/// One call to HBS, its outcome counted: `ok` when answered (whatever the answer), `error` when not.
+async fn counted<A: serde::Serialize, R: falcon_proto::gojson::GoDecode + Default>(
+    agent: &Agent,
+    hbs: &HbsClient,
+    method: &'static str,
+    args: &A,
+) -> Result<R, falcon_proto::jsonrpc::client::CallError> {
+    let r = hbs.call::<A, R>(method, args).await;
+    match &r {
+        Ok(_) => {
+            agent.hbs_last_ok.store(falcon_runtime::timefmt::now_unix(), std::sync::atomic::Ordering::Relaxed);
+            agent.hbs_calls.add(method, "ok")
+        }
+        Err(_) => agent.hbs_calls.add(method, "error"),
+    }
+    r
+}
+
 /// Sleeps, or returns false when shutting down.
 async fn pause(d: Duration, shutdown: &mut Shutdown) -> bool {
     tokio::select! {
@@ -91,7 +109,7 @@ async fn report_status(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, 
             agent_version: crate::identity::VERSION.to_string(),
             plugin_version: crate::identity::plugin_version(cfg.plugin.enabled, &PathBuf::from(&cfg.plugin.dir)).await,
         };
-        match hbs.call::<_, SimpleRpcResponse>("Agent.ReportStatus", &req).await {
+        match counted::<_, SimpleRpcResponse>(&agent, &hbs, "Agent.ReportStatus", &req).await {
             Ok(r) if r.code != 0 => tracing::warn!(code = r.code, "Agent.ReportStatus refused"),
             Ok(_) => tracing::debug!("Agent.ReportStatus ok"),
             Err(e) => tracing::warn!(error = %e, "Agent.ReportStatus failed"),
@@ -107,7 +125,7 @@ async fn builtin_metrics(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration
     while pause(every, &mut shutdown).await {
         let Ok(hostname) = agent.endpoint() else { continue };
         let req = AgentHeartbeatRequest { hostname, checksum: state.checksum.clone() };
-        match hbs.call::<_, BuiltinMetricResponse>("Agent.BuiltinMetrics", &req).await {
+        match counted::<_, BuiltinMetricResponse>(&agent, &hbs, "Agent.BuiltinMetrics", &req).await {
             Ok(r) => {
                 if state.accept(&r) {
                     let checks = parse_checks(r.metrics.as_deref().unwrap_or(&[]));
@@ -125,7 +143,7 @@ async fn mine_plugins(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, m
     while pause(every, &mut shutdown).await {
         let Ok(hostname) = agent.endpoint() else { continue };
         let req = AgentHeartbeatRequest { hostname, checksum: String::new() };
-        match hbs.call::<_, AgentPluginsResponse>("Agent.MinePlugins", &req).await {
+        match counted::<_, AgentPluginsResponse>(&agent, &hbs, "Agent.MinePlugins", &req).await {
             Ok(r) if r.timestamp > last => {
                 last = r.timestamp;
                 let list = r.plugins.unwrap_or_default();
@@ -144,7 +162,7 @@ async fn mine_plugins(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, m
 
 async fn trustable_ips(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration, mut shutdown: Shutdown) {
     while pause(every, &mut shutdown).await {
-        match hbs.call::<_, String>("Agent.TrustableIps", &NullRpcRequest {}).await {
+        match counted::<_, String>(&agent, &hbs, "Agent.TrustableIps", &NullRpcRequest {}).await {
             Ok(list) => {
                 let ips: Vec<String> = list.split(',').map(str::to_string).collect();
                 if let Ok(mut t) = agent.trustable.write() {

@@ -25,6 +25,7 @@ pub mod hbs_client;
 pub mod heartbeat;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod outgoing;
 pub mod plugins;
 pub mod sender;

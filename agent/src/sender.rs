@@ -94,6 +94,15 @@ pub struct Sender {
 const SPOOL_REWRITE_AFTER: usize = 64;
 
 impl Sender {
+    /// Bytes in the spool file (0 without a spool).
+    pub fn spool_bytes(&self) -> u64 {
+        let sp = match self.spool.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        sp.as_ref().map(|s| s.bytes()).unwrap_or(0)
+    }
+
     /// A sender; `spool` (already opened) is loaded into the queue.
     pub fn new(cfg: SenderConfig, spool: Option<Spool>) -> Arc<Sender> {
         let client_cfg = ClientConfig {

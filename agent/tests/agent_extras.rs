@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use falcon_proto::model::{BuiltinMetric, MetricValue};
 use falcon_tests::http;
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -17,13 +16,6 @@ fn find<'a>(items: &'a [MetricValue], metric: &str, tags: &str) -> Option<&'a Me
 
 fn value(items: &[MetricValue], metric: &str, tags: &str) -> f64 {
     find(items, metric, tags).and_then(|m| m.value.as_f64()).unwrap_or_else(|| panic!("no {metric} {tags}"))
-}
-
-fn script(dir: &std::path::Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p.display().to_string()
 }
 
 /// A dead address: a port that was just free.

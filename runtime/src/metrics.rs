@@ -121,6 +121,18 @@ impl Scrape<'_> {
         Ok(())
     }
 
+    /// A counter with fractional values (seconds spent), one sample per label set.
+    pub fn counters_f64(&mut self, name: &str, help: &str, samples: &[(Labels, f64)]) -> fmt::Result {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for (labels, v) in samples {
+            ConstCounter::new(*v).encode(m.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+
     /// A gauge without labels.
     pub fn gauge(&mut self, name: &str, help: &str, value: f64) -> fmt::Result {
         let m = self.enc.encode_descriptor(name, help, None, MetricType::Gauge)?;

@@ -42,6 +42,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/counter/collectors", any(counters::collectors))
         .route("/counter/sender", any(counters::sender))
         .route("/counter/buffers", any(counters::buffers))
+        .route("/metrics", any(counters::metrics))
         .route("/checks", any(counters::checks))
         .fallback(page::fallback)
         .with_state(agent)

@@ -35,12 +35,14 @@ pub struct Scheduler {
     dirs: Dirs,
     /// Plugin output is charged to it while it is read and decoded.
     budget: Arc<Budget>,
+    /// Runs per plugin, `ok` or `failed` (`/metrics`).
+    pub runs: Arc<crate::stats::Outcomes>,
 }
 
 impl Scheduler {
     /// An empty set.
     pub fn new(sink: Sink, dirs: Dirs, budget: Arc<Budget>) -> Arc<Scheduler> {
-        Arc::new(Scheduler { running: Mutex::new(BTreeMap::new()), sink, dirs, budget })
+        Arc::new(Scheduler { running: Mutex::new(BTreeMap::new()), sink, dirs, budget, runs: Default::default() })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
@@ -81,6 +83,7 @@ impl Scheduler {
                 self.sink.clone(),
                 self.dirs.clone(),
                 self.budget.clone(),
+                self.runs.clone(),
             ));
             running.insert(key, Running { plugin, task });
         }
@@ -96,7 +99,14 @@ fn period(cycle: i64) -> Duration {
     Duration::from_secs(cycle.max(1) as u64).min(MAX_CYCLE)
 }
 
-async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs, budget: Arc<Budget>) {
+async fn schedule(
+    key: String,
+    plugin: Plugin,
+    sink: Sink,
+    dirs: Dirs,
+    budget: Arc<Budget>,
+    runs: Arc<crate::stats::Outcomes>,
+) {
     let cycle = period(plugin.cycle);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + cycle, cycle);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -104,12 +114,19 @@ async fn schedule(key: String, plugin: Plugin, sink: Sink, dirs: Dirs, budget: A
         ticker.tick().await;
         let (dir, logs) = dirs();
         match runner::run(&dir, &logs, &plugin, &budget).await {
-            Ok(items) if items.is_empty() => tracing::debug!(plugin = %key, "plugin printed nothing"),
+            Ok(items) if items.is_empty() => {
+                runs.add(&key, "ok");
+                tracing::debug!(plugin = %key, "plugin printed nothing")
+            }
             Ok(items) => {
+                runs.add(&key, "ok");
                 tracing::debug!(plugin = %key, items = items.len(), "plugin ran");
                 sink(items);
             }
-            Err(e) => tracing::warn!(plugin = %key, error = %e, "plugin run failed"),
+            Err(e) => {
+                runs.add(&key, "failed");
+                tracing::warn!(plugin = %key, error = %e, "plugin run failed")
+            }
         }
     }
 }

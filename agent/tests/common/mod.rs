@@ -126,3 +126,12 @@ pub fn start_agent(dir: &Path, cfg: &str) -> Daemon {
 pub fn wait_for(what: &str, secs: u64, ok: impl FnMut() -> bool) {
     falcon_tests::util::wait_for(what, Duration::from_secs(secs), ok)
 }
+
+/// Writes an executable script `name` in `dir`; its path.
+pub fn script(dir: &Path, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
