@@ -235,6 +235,21 @@ fn the_updater_installs_upgrades_rolls_back_refuses_bad_tarballs_and_follows_its
     let r = http::post_json(&h, "/admin/rollout", r#"{"agent":"falcon-agent","group":"canary","version":""}"#);
     assert_eq!(r.status, 200, "{}", r.body);
     wait_for("the canary group back on the default", long, || desired("up-1") == "2.0.0");
+
+    // Its /metrics says what happened: the rollback and the refusals, answered heartbeats, the running version.
+    let text = http::get(&u, "/metrics").body;
+    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let sample = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    assert_eq!(sample(r#"falcon_updater_operations_total{agent="falcon-agent",outcome="rolled_back"}"#), 1.0);
+    assert!(sample(r#"falcon_updater_operations_total{agent="falcon-agent",outcome="failed"}"#) >= 2.0);
+    assert!(sample(r#"falcon_updater_operations_total{agent="falcon-agent",outcome="running"}"#) >= 3.0);
+    assert!(sample(r#"falcon_updater_heartbeats_total{outcome="ok"}"#) >= 5.0);
+    assert!(sample("falcon_updater_last_heartbeat_timestamp_seconds") > 1.7e9);
+    assert!(text.contains(r#"falcon_updater_agent_running{agent="falcon-agent",version="#), "{text}");
     drop(updater);
     drop(_stop);
     let _ = std::fs::remove_dir_all(&tmp);

@@ -52,7 +52,7 @@ pub struct Agent {
     /// Bytes buffered from clients and from plugin and check output (fixed at start).
     pub budget: Arc<falcon_runtime::budget::Budget>,
     /// HBS calls by method and outcome (`ok`: answered, `error`: not).
-    pub hbs_calls: crate::stats::Outcomes,
+    pub hbs_calls: falcon_runtime::outcomes::Outcomes,
     /// Unix seconds of the last HBS call that was answered (0: none yet).
     pub hbs_last_ok: std::sync::atomic::AtomicI64,
     /// `/metrics`, built at the first scrape (an agent nobody scrapes does not pay for it).

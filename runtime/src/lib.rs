@@ -6,6 +6,7 @@
 //! - [`listen`]: Go-style listen addresses (`:6030`).
 //! - [`render`]: Go's HTTP envelopes (`{"msg":"success","data":...}`).
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format, with [`metrics_process`]' `process_*` series.
+//! - [`outcomes`]: bounded counts of outcomes per subject, for metrics.
 //! - [`timefmt`]: Go's `2006-01-02 15:04:05` local timestamps.
 //! - [`body`]: reading a JSON request body that is refused at its first bad byte.
 //! - [`auth`]: who may call a state-changing HTTP route.
@@ -31,6 +32,7 @@ pub mod logfile;
 pub mod logging;
 pub mod metrics;
 pub mod metrics_process;
+pub mod outcomes;
 pub mod render;
 pub mod timefmt;
 pub mod tls;

@@ -41,6 +41,19 @@ pub struct Updater {
     pub status: Mutex<Status>,
     /// Serialises operations (a heartbeat and its actions).
     busy: tokio::sync::Mutex<()>,
+    /// Heartbeats by outcome (`ok`, `error`) and operations by agent and outcome, for `/metrics`.
+    pub counts: Counts,
+    /// `/metrics`, built at the first scrape.
+    pub metrics: std::sync::OnceLock<falcon_runtime::metrics::Metrics>,
+}
+
+/// What `/metrics` counts.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Subject `heartbeat`, outcome `ok` or `error`.
+    pub heartbeats: falcon_runtime::outcomes::Outcomes,
+    /// Subject the agent's name, outcome `running`, `rolled_back`, `stopped`, `skipped` or `failed`.
+    pub operations: falcon_runtime::outcomes::Outcomes,
 }
 
 fn now() -> i64 {
@@ -59,7 +72,15 @@ impl Updater {
     /// An updater for `cfg` (its manager and clients built by the caller).
     pub fn new(cfg: Config, manager: Manager, client: Fetcher) -> Arc<Self> {
         let status = Status { hostname: hostname(&cfg), server: cfg.heartbeat_url(), ..Status::default() };
-        Arc::new(Updater { cfg, manager, client, status: Mutex::new(status), busy: tokio::sync::Mutex::new(()) })
+        Arc::new(Updater {
+            cfg,
+            manager,
+            client,
+            status: Mutex::new(status),
+            busy: tokio::sync::Mutex::new(()),
+            counts: Counts::default(),
+            metrics: std::sync::OnceLock::new(),
+        })
     }
 
     /// The request for this heartbeat: every agent, with the last rollback or failure appended to its status.
@@ -96,6 +117,17 @@ impl Updater {
                 continue;
             }
             let outcome = self.manager.apply(&d).await;
+            let counted = match &outcome {
+                Outcome::Unchanged => None,
+                Outcome::Running { .. } => Some("running"),
+                Outcome::RolledBack { .. } => Some("rolled_back"),
+                Outcome::Stopped => Some("stopped"),
+                Outcome::Skipped(_) => Some("skipped"),
+                Outcome::Failed(_) => Some("failed"),
+            };
+            if let Some(c) = counted {
+                self.counts.operations.add(&d.name, c);
+            }
             let text = match &outcome {
                 Outcome::Unchanged => None,
                 Outcome::Running { version } => Some(format!("running {version}")),
@@ -133,6 +165,7 @@ impl Updater {
             if let Err(e) = &r {
                 tracing::warn!(error = %e, "heartbeat failed");
             }
+            self.counts.heartbeats.add("heartbeat", if r.is_ok() { "ok" } else { "error" });
             if let Ok(mut s) = self.status.lock() {
                 s.last_error = r.err();
             }

@@ -1,5 +1,5 @@
 //! The updater's HTTP API on `http.listen`: `/health`, `/version`, `/status` (what it manages, the last
-//! heartbeat, the last error and outcome per agent).
+//! heartbeat, the last error and outcome per agent), `/metrics` (Prometheus).
 
 use crate::heartbeat::Updater;
 use axum::extract::State;
@@ -14,7 +14,13 @@ pub fn router(u: Arc<Updater>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/status", get(status))
+        .route("/metrics", get(metrics))
         .with_state(u)
+}
+
+async fn metrics(State(u): State<Arc<Updater>>) -> Response {
+    let m = u.metrics.get_or_init(|| crate::metrics::build(Arc::downgrade(&u)));
+    ([(axum::http::header::CONTENT_TYPE, falcon_runtime::metrics::CONTENT_TYPE)], m.render()).into_response()
 }
 
 async fn status(State(u): State<Arc<Updater>>) -> Response {

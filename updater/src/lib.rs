@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod heartbeat;
 pub mod http;
 pub mod install;
+pub mod metrics;
 pub mod model;
 pub mod unpack;
 pub mod verify;

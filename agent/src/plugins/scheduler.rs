@@ -36,7 +36,7 @@ pub struct Scheduler {
     /// Plugin output is charged to it while it is read and decoded.
     budget: Arc<Budget>,
     /// Runs per plugin, `ok` or `failed` (`/metrics`).
-    pub runs: Arc<crate::stats::Outcomes>,
+    pub runs: Arc<falcon_runtime::outcomes::Outcomes>,
 }
 
 impl Scheduler {
@@ -105,7 +105,7 @@ async fn schedule(
     sink: Sink,
     dirs: Dirs,
     budget: Arc<Budget>,
-    runs: Arc<crate::stats::Outcomes>,
+    runs: Arc<falcon_runtime::outcomes::Outcomes>,
 ) {
     let cycle = period(plugin.cycle);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + cycle, cycle);
