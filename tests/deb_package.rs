@@ -122,7 +122,8 @@ fn check_unit(m: &str, path: &Path) {
     assert_eq!(one("ExecStart"), format!("/usr/bin/falcon-{m} -c /etc/falcon/{m}.json"));
     assert_eq!(one("ExecReload"), "/bin/kill -HUP $MAINPID");
     assert_eq!(one("Restart"), "on-failure");
-    assert_eq!(one("StateDirectory"), format!("falcon/{m}"));
+    let state_dirs: Vec<&str> = one("StateDirectory").split_whitespace().collect();
+    assert_eq!(state_dirs.first().copied(), Some(format!("falcon/{m}").as_str()), "falcon-{m}: StateDirectory");
     assert_eq!(one("WorkingDirectory"), format!("/var/lib/falcon/{m}"));
     assert_eq!(one("User"), "falcon");
     assert_eq!(one("Group"), "falcon");
@@ -404,8 +405,12 @@ fn debian_packages() {
         map_listens(&mut cfg, &mut |_| format!("127.0.0.1:{}", free_port()));
         let cfg_path = scratch.0.join(format!("{m}.test.json"));
         std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).expect("json")).expect("write config");
+        // The state directories systemd would make.
+        let unit = unit_keys(&sysroot.join(format!("lib/systemd/system/falcon-{m}.service")));
+        for dir in unit["StateDirectory"].iter().flat_map(|v| v.split_whitespace()) {
+            std::fs::create_dir_all(sysroot.join("var/lib").join(dir)).expect("state dir");
+        }
         let state = sysroot.join(format!("var/lib/falcon/{m}"));
-        std::fs::create_dir_all(&state).expect("state dir");
         let bin = sysroot.join(format!("usr/bin/falcon-{m}"));
         let cfg_arg = cfg_path.to_str().expect("utf-8 path");
         let mut d = Daemon::start_in(&bin, &["-c", cfg_arg], Some(&state))
@@ -455,7 +460,7 @@ fn lint(debs: &[PathBuf]) {
     // --allow-root: CI runs as root. Warnings and errors only (info and pedantic tags are advice).
     let out = run(Command::new(lintian).arg("--allow-root").args(["--tag-display-limit", "0"]).args(debs));
     let report = text(&out);
-    let shown = if report.trim().is_empty() { "no warnings or errors\n" } else { &report };
+    let shown = if report.trim().is_empty() { "no warnings or errors" } else { report.trim_end() };
     eprintln!("deb_package: lintian took {:.1}s: {shown}", t.elapsed().as_secs_f64());
     let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E: ")).collect();
     assert!(errors.is_empty(), "lintian errors:\n{}", errors.join("\n"));
