@@ -8,6 +8,8 @@
 # - prometheus, victoria-metrics, influxdb: the storage tests (tests/src/{prometheus,victoria,influxdb}.rs) run
 #   private servers the same way: Prometheus 2.42 (with promtool), VictoriaMetrics 1.79 and InfluxDB 1.6, each on a
 #   temporary directory and loopback ports; their system services are never started.
+# - lintian, systemd (for systemd-analyze): the Debian package test (tests/deb_package.rs) lints the .debs that
+#   scripts/deb.sh makes and verifies their units; systemd-analyze only reads unit files, nothing is started.
 set -euo pipefail
 
 have_go() { command -v go >/dev/null 2>&1 && go version >/dev/null 2>&1; }
@@ -25,6 +27,8 @@ have_mariadb() { have_exe mariadbd mysqld && have_exe mariadb-install-db mysql_i
 have_prometheus() { have_exe prometheus && have_exe promtool; }
 have_victoria() { have_exe victoria-metrics; }
 have_influxdb() { have_exe influxd; }
+have_lintian() { have_exe lintian; }
+have_systemd_analyze() { have_exe systemd-analyze; }
 
 missing=()
 have_go || missing+=(golang-go)
@@ -33,6 +37,8 @@ have_mariadb || missing+=(mariadb-server)
 have_prometheus || missing+=(prometheus)
 have_victoria || missing+=(victoria-metrics)
 have_influxdb || missing+=(influxdb)
+have_lintian || missing+=(lintian)
+have_systemd_analyze || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -74,3 +80,5 @@ have_mariadb || { echo "install-test-deps: mariadb-server installed but mariadbd
 have_prometheus || { echo "install-test-deps: prometheus installed but prometheus/promtool not found" >&2; exit 1; }
 have_victoria || { echo "install-test-deps: victoria-metrics installed but victoria-metrics not found" >&2; exit 1; }
 have_influxdb || { echo "install-test-deps: influxdb installed but influxd not found" >&2; exit 1; }
+have_lintian || { echo "install-test-deps: lintian installed but not found" >&2; exit 1; }
+have_systemd_analyze || { echo "install-test-deps: systemd installed but systemd-analyze not found" >&2; exit 1; }

@@ -19,7 +19,16 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `bin` with `args` and waits (up to 30 s) for its `ready` line.
     pub fn start(bin: &Path, args: &[&str]) -> Result<Self, String> {
-        let mut child = Command::new(bin)
+        Self::start_in(bin, args, None)
+    }
+
+    /// [`Daemon::start`] in working directory `dir` (None: the test's), where a config's relative paths resolve.
+    pub fn start_in(bin: &Path, args: &[&str], dir: Option<&Path>) -> Result<Self, String> {
+        let mut cmd = Command::new(bin);
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
