@@ -439,11 +439,21 @@ fn debian_packages() {
                 || state.join(e).exists(),
             );
         }
+        // `systemctl reload` (the unit's ExecReload): SIGHUP re-reads the config, the daemon runs on.
+        let pid = nix::unistd::Pid::from_raw(d.pid() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
+        falcon_tests::util::wait_for(&format!("falcon-{m} reloading on SIGHUP"), Duration::from_secs(10), || {
+            d.log().contains("SIGHUP: log file reopened, reloading the config")
+        });
+        assert_eq!(http::get(&addr, "/health").status, 200, "falcon-{m} after SIGHUP");
+        let metrics = http::get(&addr, "/metrics").body;
+        falcon_tests::promtool::check_metrics(&metrics).unwrap_or_else(|e| panic!("falcon-{m} /metrics: {e}"));
+        assert!(metrics.contains(&format!("falcon_{m}_build_info{{")), "falcon-{m} /metrics:\n{metrics}");
         d.terminate();
         let status = d.wait(Duration::from_secs(10));
         assert!(status.is_some_and(|s| s.success()), "falcon-{m} on SIGTERM: {status:?}\n{}", d.log());
         eprintln!(
-            "deb_package: packaged falcon-{m} became ready, answered /health, stopped ({:.1}s)",
+            "deb_package: packaged falcon-{m} became ready, answered /health and /metrics, reloaded on SIGHUP, stopped ({:.1}s)",
             t.elapsed().as_secs_f64()
         );
     }
