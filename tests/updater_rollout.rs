@@ -237,12 +237,9 @@ fn the_updater_installs_upgrades_rolls_back_refuses_bad_tarballs_and_follows_its
     wait_for("the canary group back on the default", long, || desired("up-1") == "2.0.0");
 
     // Its /metrics says what happened: the rollback and the refusals, answered heartbeats, the running version.
-    let text = http::get(&u, "/metrics").body;
-    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let text = falcon_tests::promtool::scrape(&u);
     let sample = |series: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        falcon_tests::promtool::sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"))
     };
     assert_eq!(sample(r#"falcon_updater_operations_total{agent="falcon-agent",outcome="rolled_back"}"#), 1.0);
     assert!(sample(r#"falcon_updater_operations_total{agent="falcon-agent",outcome="failed"}"#) >= 2.0);

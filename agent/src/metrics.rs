@@ -51,7 +51,7 @@ pub fn build(agent: Weak<Agent>, budget: Arc<falcon_runtime::budget::Budget>) ->
 
         let calls: Vec<(Labels, u64)> = a
             .hbs_calls
-            .snapshot()
+            .snapshot_with(&["ok", "error"])
             .into_iter()
             .map(|((method, outcome), n)| (labels(&[("method", &method), ("outcome", outcome)]), n))
             .collect();
@@ -67,7 +67,7 @@ pub fn build(agent: Weak<Agent>, budget: Arc<falcon_runtime::budget::Budget>) ->
         let plugins: Vec<(Labels, u64)> = a
             .plugins
             .runs
-            .snapshot()
+            .snapshot_with(&["ok", "failed"])
             .into_iter()
             .map(|((plugin, outcome), n)| (labels(&[("plugin", &plugin), ("outcome", outcome)]), n))
             .collect();

@@ -5,11 +5,8 @@ mod common;
 
 use common::*;
 use falcon_tests::http;
+use falcon_tests::promtool::{sample, scrape};
 use std::sync::{Arc, Mutex};
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[test]
 fn metrics_count_collectors_sends_hbs_calls_and_checks() {
@@ -40,11 +37,7 @@ fn metrics_count_collectors_sends_hbs_calls_and_checks() {
         .is_some_and(|n| n >= 1.0)
     });
 
-    let r = http::get(&h, "/metrics");
-    assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
-    let text = r.body;
-    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let text = scrape(&h);
     let v = |s: &str| sample(&text, s).unwrap_or_else(|| panic!("no sample {s} in\n{text}"));
     assert!(v(r#"falcon_agent_collector_runs_total{collector="cpu",outcome="ok"}"#) >= 1.0);
     assert!(v(r#"falcon_agent_collector_duration_seconds_total{collector="cpu"}"#) > 0.0);

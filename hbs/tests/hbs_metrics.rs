@@ -5,11 +5,8 @@ mod common;
 
 use common::*;
 use falcon_tests::http;
+use falcon_tests::promtool::{sample, scrape};
 use std::time::Duration;
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[test]
 fn metrics_count_calls_agents_cache_and_reload_failures() {
@@ -27,11 +24,7 @@ fn metrics_count_calls_agents_cache_and_reload_failures() {
     let builtin = r#"{"method":"Agent.BuiltinMetrics","params":[{"Hostname":"vm","Checksum":"nil"}],"id":2}"#;
     assert!(call(&rpc, builtin).contains(r#""id":2,"result""#));
 
-    let r = http::get(&h, "/metrics");
-    assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
-    let text = r.body;
-    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let text = scrape(&h);
     let v = |s: &str| sample(&text, s).unwrap_or_else(|| panic!("no sample {s} in\n{text}"));
     assert_eq!(v(r#"falcon_hbs_rpc_calls_total{method="Agent.ReportStatus"}"#), 3.0);
     assert_eq!(v(r#"falcon_hbs_rpc_calls_total{method="Agent.BuiltinMetrics"}"#), 1.0);

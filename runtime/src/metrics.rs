@@ -13,7 +13,7 @@
 pub use prometheus_client;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -111,26 +111,12 @@ impl Scrape<'_> {
 
     /// A counter with one sample per label set.
     pub fn counters(&mut self, name: &str, help: &str, samples: &[(Labels, u64)]) -> fmt::Result {
-        if samples.is_empty() {
-            return Ok(());
-        }
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-        for (labels, v) in samples {
-            ConstCounter::new(*v).encode(m.encode_family(labels)?)?;
-        }
-        Ok(())
+        self.family(name, help, MetricType::Counter, samples, |v, m| ConstCounter::new(v).encode(m))
     }
 
     /// A counter with fractional values (seconds spent), one sample per label set.
     pub fn counters_f64(&mut self, name: &str, help: &str, samples: &[(Labels, f64)]) -> fmt::Result {
-        if samples.is_empty() {
-            return Ok(());
-        }
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-        for (labels, v) in samples {
-            ConstCounter::new(*v).encode(m.encode_family(labels)?)?;
-        }
-        Ok(())
+        self.family(name, help, MetricType::Counter, samples, |v, m| ConstCounter::new(v).encode(m))
     }
 
     /// A gauge without labels.
@@ -141,12 +127,25 @@ impl Scrape<'_> {
 
     /// A gauge with one sample per label set.
     pub fn gauges(&mut self, name: &str, help: &str, samples: &[(Labels, f64)]) -> fmt::Result {
+        self.family(name, help, MetricType::Gauge, samples, |v, m| ConstGauge::new(v).encode(m))
+    }
+
+    /// One descriptor and a sample per label set; nothing at all when there are no samples (a TYPE line
+    /// without samples reads as a metric that vanished).
+    fn family<V: Copy>(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: MetricType,
+        samples: &[(Labels, V)],
+        encode: impl Fn(V, MetricEncoder<'_>) -> fmt::Result,
+    ) -> fmt::Result {
         if samples.is_empty() {
             return Ok(());
         }
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        let mut m = self.enc.encode_descriptor(name, help, None, kind)?;
         for (labels, v) in samples {
-            ConstGauge::new(*v).encode(m.encode_family(labels)?)?;
+            encode(*v, m.encode_family(labels)?)?;
         }
         Ok(())
     }

@@ -41,6 +41,21 @@ impl Outcomes {
     }
 }
 
+impl Outcomes {
+    /// Like [`snapshot`](Self::snapshot), with every outcome of `all` present at 0 for each subject seen, so a
+    /// first error is a change from 0 that `rate()` sees, not a series appearing.
+    pub fn snapshot_with(&self, all: &[&'static str]) -> Vec<((String, &'static str), u64)> {
+        let mut m: BTreeMap<(String, &'static str), u64> = self.snapshot().into_iter().collect();
+        let subjects: Vec<String> = m.keys().map(|(s, _)| s.clone()).collect();
+        for s in subjects {
+            for o in all {
+                m.entry((s.clone(), o)).or_insert(0);
+            }
+        }
+        m.into_iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +73,11 @@ mod tests {
         assert_eq!(o.snapshot().len(), MAX_SUBJECTS);
         o.add("a.sh", "ok");
         assert!(o.snapshot().contains(&(("a.sh".to_string(), "ok"), 3)), "known subjects still count");
+        let z = Outcomes::default();
+        z.add("Agent.ReportStatus", "ok");
+        assert_eq!(
+            z.snapshot_with(&["ok", "error"]),
+            vec![(("Agent.ReportStatus".to_string(), "error"), 0), (("Agent.ReportStatus".to_string(), "ok"), 1)]
+        );
     }
 }

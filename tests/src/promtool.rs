@@ -28,6 +28,21 @@ pub fn check_metrics(text: &str) -> Result<(), String> {
     }
 }
 
+/// `GET /metrics` on `addr`: it must answer 200 in the Prometheus text format (its content type) with text that
+/// promtool accepts; the text.
+pub fn scrape(addr: &str) -> String {
+    let r = crate::http::get(addr, "/metrics");
+    assert_eq!(r.status, 200, "GET http://{addr}/metrics: {}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"), "{addr}/metrics");
+    check_metrics(&r.body).unwrap_or_else(|e| panic!("{e}\n{}", r.body));
+    r.body
+}
+
+/// The value of the sample written exactly as `series` (name and labels, in the order served), if any.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +58,7 @@ mod tests {
         let no_total = "# HELP x Things.\n# TYPE x counter\nx 1\n";
         assert!(check_metrics(no_total).is_err_and(|e| e.contains("_total")));
         assert!(check_metrics("x{ 1\n").is_err());
+        assert_eq!(sample("a_total{x=\"1\"} 3\na_total 4\n", "a_total"), Some(4.0));
+        assert_eq!(sample("a_total{x=\"1\"} 3\n", "a_total{x=\"1\"}"), Some(3.0));
     }
 }

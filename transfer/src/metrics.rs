@@ -24,8 +24,24 @@ fn output(o: &str) -> Labels {
     vec![("output", o.to_string())]
 }
 
-fn lane(o: &str, node: &str) -> Labels {
-    vec![("output", o.to_string()), ("node", node.to_string())]
+/// A lane's labels: its output and node; lanes without a node name (tsdb, the relay, influxdb, each remote write
+/// endpoint, the archive) are told apart by their address instead, so two remote write endpoints are two series.
+fn lane(o: &str, node: &str, addr: &str) -> Labels {
+    let node = if node.is_empty() { public_addr(addr) } else { node.to_string() };
+    vec![("output", o.to_string()), ("node", node)]
+}
+
+/// An address as it may be shown: a URL without its user and password or its query (where tokens go).
+fn public_addr(addr: &str) -> String {
+    let no_query = addr.split(['?', '#']).next().unwrap_or("");
+    match no_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_query.to_string(),
+    }
 }
 
 /// Builds the registry for one transfer.
@@ -83,7 +99,7 @@ pub fn build(stats: Arc<Stats>, sender: Arc<Sender>, budget: Arc<Budget>) -> Met
     m.collect(move |s| {
         let lanes = sender.lanes();
         let gauge = |f: &dyn Fn(&crate::sender::lane::Lane) -> f64| -> Vec<(Labels, f64)> {
-            lanes.iter().map(|l| (lane(l.output.name(), &l.node), f(l))).collect()
+            lanes.iter().map(|l| (lane(l.output.name(), &l.node, &l.addr), f(l))).collect()
         };
         s.gauges(
             "queue_items",
@@ -103,12 +119,12 @@ pub fn build(stats: Arc<Stats>, sender: Arc<Sender>, budget: Arc<Budget>) -> Met
         )?;
         let spools = sender.spool_stats();
         let spool = |f: &dyn Fn(&crate::spool::SpoolStats) -> f64| -> Vec<(Labels, f64)> {
-            spools.iter().map(|sp| (lane(sp.output, &sp.node), f(&sp.stats))).collect()
+            spools.iter().map(|sp| (lane(sp.output, &sp.node, &sp.addr), f(&sp.stats))).collect()
         };
         s.gauges("spool_bytes", "Bytes of a lane's spool segments on disk.", &spool(&|x| x.bytes as f64))?;
         s.gauges("spool_items", "Items in a lane's spool on disk.", &spool(&|x| x.items as f64))?;
         let count = |f: &dyn Fn(&crate::spool::SpoolStats) -> u64| -> Vec<(Labels, u64)> {
-            spools.iter().map(|sp| (lane(sp.output, &sp.node), f(&sp.stats))).collect()
+            spools.iter().map(|sp| (lane(sp.output, &sp.node, &sp.addr), f(&sp.stats))).collect()
         };
         s.counters("spool_written_items", "Items written to a lane's spool.", &count(&|x| x.spilled))?;
         s.counters("spool_replayed_items", "Items read back from a lane's spool.", &count(&|x| x.replayed))?;
@@ -134,4 +150,21 @@ pub fn build(stats: Arc<Stats>, sender: Arc<Sender>, budget: Arc<Budget>) -> Met
         s.counters("pool_connections_created", "Connections a judge or graph pool opened.", &created)
     });
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_without_a_node_name_are_labelled_by_an_address_without_secrets() {
+        assert_eq!(lane("graph", "graph-00", "10.0.0.1:6070")[1].1, "graph-00");
+        assert_eq!(lane("tsdb", "", "10.0.0.2:8088")[1].1, "10.0.0.2:8088");
+        assert_eq!(
+            lane("remoteWrite", "", "https://u:secret@vm.example:8428/api/v1/write?token=abc")[1].1,
+            "https://vm.example:8428/api/v1/write"
+        );
+        assert_eq!(public_addr("http://h/x#frag"), "http://h/x");
+        assert_eq!(public_addr("http://user@h"), "http://h");
+    }
 }

@@ -6,12 +6,8 @@ mod common;
 use common::{config, local, start_sink, temp_config, transfer, wait_for};
 use falcon_tests::http;
 use falcon_tests::prometheus::{Prometheus, PrometheusOptions};
+use falcon_tests::promtool::{sample, scrape};
 use std::time::Duration;
-
-/// The value of the sample whose line starts with `series ` (exact name and labels), if any.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[test]
 fn metrics_report_traffic_lanes_latency_and_pools_and_prometheus_scrapes_them() {
@@ -40,11 +36,7 @@ fn metrics_report_traffic_lanes_latency_and_pools_and_prometheus_scrapes_them() 
     assert!(r.body.contains(r#""Total":42,"Invalid":2"#), "{}", r.body);
     wait_for("all judge items delivered", || sink.judge_count() == 40);
 
-    let r = http::get(&h, "/metrics");
-    assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
-    let text = r.body;
-    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let text = scrape(&h);
     let v = |s: &str| sample(&text, s).unwrap_or_else(|| panic!("no sample {s} in\n{text}"));
     assert_eq!(v(r#"falcon_transfer_received_items_total{protocol="http"}"#), 40.0);
     assert_eq!(v(r#"falcon_transfer_received_items_total{protocol="rpc"}"#), 0.0);

@@ -13,7 +13,7 @@ pub fn build(updater: Weak<Updater>) -> Metrics {
         let beats: Vec<(Labels, u64)> = u
             .counts
             .heartbeats
-            .snapshot()
+            .snapshot_with(&["ok", "error"])
             .into_iter()
             .map(|((_, outcome), n)| (vec![("outcome", outcome.to_string())], n))
             .collect();
