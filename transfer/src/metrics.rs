@@ -144,10 +144,10 @@ pub fn build(stats: Arc<Stats>, sender: Arc<Sender>, budget: Arc<Budget>) -> Met
                 [(l("idle"), p.idle as f64), (l("busy"), busy)]
             })
             .collect();
-        s.gauges("pool_connections", "Open connections of a judge or graph pool, idle or busy.", &conns)?;
+        s.gauges("pool_connections", "Open connections of a judge, graph or p8s relay pool, idle or busy.", &conns)?;
         let created: Vec<(Labels, u64)> =
             pools.iter().map(|(o, p)| (vec![("output", o.to_string()), ("addr", p.name.clone())], p.created)).collect();
-        s.counters("pool_connections_created", "Connections a judge or graph pool opened.", &created)
+        s.counters("pool_connections_created", "Connections a judge, graph or p8s relay pool opened.", &created)
     });
     m
 }

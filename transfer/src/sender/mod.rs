@@ -95,6 +95,8 @@ pub struct Sender {
     influxdb: Option<Arc<Lane>>,
     judge_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     graph_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
+    /// HEAD's p8s relay's pools (for `/metrics`; Go has no `/debug/connpool` for them).
+    p8s_pools: BTreeMap<String, Arc<ConnPool<GobDialer>>>,
     stats: Arc<Stats>,
     /// `/trace` of one series on the graph path.
     pub trace: Recorder,
@@ -325,6 +327,7 @@ impl Sender {
             relay,
             judge_pools,
             graph_pools,
+            p8s_pools,
             stats,
             trace: Recorder::new(3),
             filter: Recorder::new(5),
@@ -523,10 +526,11 @@ impl Sender {
         self.lanes().into_iter().map(|l| (l.clone(), l.pending())).filter(|(_, n)| *n > 0).collect()
     }
 
-    /// Every judge and graph connection pool's state, with its output.
+    /// Every judge, graph and p8s relay connection pool's state, with its output.
     pub fn pool_stats(&self) -> Vec<(&'static str, falcon_proto::pool::PoolStats)> {
         let judge = self.judge_pools.values().map(|p| ("judge", p.stats()));
-        judge.chain(self.graph_pools.values().map(|p| ("graph", p.stats()))).collect()
+        let graph = self.graph_pools.values().map(|p| ("graph", p.stats()));
+        judge.chain(graph).chain(self.p8s_pools.values().map(|p| ("p8s_relay", p.stats()))).collect()
     }
 
     /// Go's `/debug/connpool/judge|graph` lines.
