@@ -7,6 +7,7 @@
 //! - [`render`]: Go's HTTP envelopes (`{"msg":"success","data":...}`).
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format, with [`metrics_process`]' `process_*` series.
 //! - [`outcomes`]: bounded counts of outcomes per subject, for metrics.
+//! - [`history`], [`ui`]: the last hour of a few numbers, and the plot script and style of the binaries' pages.
 //! - [`timefmt`]: Go's `2006-01-02 15:04:05` local timestamps.
 //! - [`body`]: reading a JSON request body that is refused at its first bad byte.
 //! - [`auth`]: who may call a state-changing HTTP route.
@@ -27,6 +28,7 @@ pub mod buffers;
 pub mod cli;
 pub mod exec;
 pub mod hangup;
+pub mod history;
 pub mod listen;
 pub mod logfile;
 pub mod logging;
@@ -36,3 +38,4 @@ pub mod outcomes;
 pub mod render;
 pub mod timefmt;
 pub mod tls;
+pub mod ui;
