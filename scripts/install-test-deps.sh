@@ -8,6 +8,8 @@
 # - prometheus, victoria-metrics, influxdb: the storage tests (tests/src/{prometheus,victoria,influxdb}.rs) run
 #   private servers the same way: Prometheus 2.42 (with promtool), VictoriaMetrics 1.79 and InfluxDB 1.6, each on a
 #   temporary directory and loopback ports; their system services are never started.
+# - chromium: the pages test (tests/pages_browser.rs) loads each binary's page in headless Chromium, with a fresh
+#   profile and no background networking; it is skipped with a message where Chromium is absent.
 # - lintian, systemd (for systemd-analyze): the Debian package test (tests/deb_package.rs) lints the .debs that
 #   scripts/deb.sh makes and verifies their units; systemd-analyze only reads unit files, nothing is started.
 set -euo pipefail
@@ -28,6 +30,7 @@ have_prometheus() { have_exe prometheus && have_exe promtool; }
 have_victoria() { have_exe victoria-metrics; }
 have_influxdb() { have_exe influxd; }
 have_lintian() { have_exe lintian; }
+have_chromium() { have_exe chromium chromium-browser; }
 have_systemd_analyze() { have_exe systemd-analyze; }
 
 missing=()
@@ -38,6 +41,7 @@ have_prometheus || missing+=(prometheus)
 have_victoria || missing+=(victoria-metrics)
 have_influxdb || missing+=(influxdb)
 have_lintian || missing+=(lintian)
+have_chromium || missing+=(chromium)
 have_systemd_analyze || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -81,4 +85,5 @@ have_prometheus || { echo "install-test-deps: prometheus installed but prometheu
 have_victoria || { echo "install-test-deps: victoria-metrics installed but victoria-metrics not found" >&2; exit 1; }
 have_influxdb || { echo "install-test-deps: influxdb installed but influxd not found" >&2; exit 1; }
 have_lintian || { echo "install-test-deps: lintian installed but not found" >&2; exit 1; }
+have_chromium || { echo "install-test-deps: chromium installed but not found" >&2; exit 1; }
 have_systemd_analyze || { echo "install-test-deps: systemd installed but systemd-analyze not found" >&2; exit 1; }

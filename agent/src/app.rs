@@ -57,6 +57,14 @@ pub struct Agent {
     pub hbs_last_ok: std::sync::atomic::AtomicI64,
     /// `/metrics`, built at the first scrape (an agent nobody scrapes does not pay for it).
     pub metrics: std::sync::OnceLock<falcon_runtime::metrics::Metrics>,
+    /// The last HBS call that failed: when and why.
+    pub hbs_last_error: falcon_runtime::latest::Latest,
+    /// The checksum of the builtin checks in force (HBS's, from the last BuiltinMetrics reply that changed them).
+    pub builtin_checksum: RwLock<String>,
+    /// The last value of every check (the page).
+    pub check_values: crate::check_values::CheckValues,
+    /// The last hour of CPU, memory and network (the page's plots).
+    pub history: falcon_runtime::history::History,
 }
 
 /// The connector of a `tls` section, when it is on; an error names the section.
@@ -145,6 +153,10 @@ impl Agent {
                 hbs_calls: Default::default(),
                 hbs_last_ok: Default::default(),
                 metrics: Default::default(),
+                hbs_last_error: Default::default(),
+                builtin_checksum: RwLock::new(String::new()),
+                check_values: Default::default(),
+                history: crate::history::new_history(),
             }
         }))
     }

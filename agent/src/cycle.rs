@@ -61,6 +61,7 @@ fn submit(agent: &Agent, endpoint: &str, ts: i64, samples: Vec<Sample>) {
     let cfg = agent.config();
     let ignore = |m: &str| cfg.ignored(m);
     let (items, _) = crate::outgoing::builtin(samples, endpoint, cfg.transfer.interval, ts, &ignore, &cfg.default_tags);
+    agent.check_values.record(&items, false);
     agent.sender.submit(&items);
 }
 

@@ -82,7 +82,10 @@ async fn counted<A: serde::Serialize, R: falcon_proto::gojson::GoDecode + Defaul
             agent.hbs_last_ok.store(falcon_runtime::timefmt::now_unix(), std::sync::atomic::Ordering::Relaxed);
             agent.hbs_calls.add(method, "ok")
         }
-        Err(_) => agent.hbs_calls.add(method, "error"),
+        Err(e) => {
+            agent.hbs_calls.add(method, "error");
+            agent.hbs_last_error.set(falcon_runtime::timefmt::now_unix(), &format!("{method}: {e}"));
+        }
     }
     r
 }
@@ -130,6 +133,9 @@ async fn builtin_metrics(agent: Arc<Agent>, hbs: Arc<HbsClient>, every: Duration
                 if state.accept(&r) {
                     let checks = parse_checks(r.metrics.as_deref().unwrap_or(&[]));
                     tracing::info!(checksum = %state.checksum, ?checks, "builtin checks from HBS");
+                    if let Ok(mut c) = agent.builtin_checksum.write() {
+                        c.clone_from(&state.checksum);
+                    }
                     agent.set_checks(checks);
                 }
             }

@@ -17,12 +17,14 @@
 
 pub mod app;
 pub mod check;
+pub mod check_values;
 pub mod checks;
 pub mod collector;
 pub mod config;
 pub mod cycle;
 pub mod hbs_client;
 pub mod heartbeat;
+pub mod history;
 pub mod http;
 pub mod identity;
 pub mod metrics;
@@ -82,6 +84,7 @@ pub async fn start(agent: Arc<Agent>, shutdown: Shutdown) -> std::io::Result<Run
         tracing::warn!("transfer disabled or without addresses: builtin metrics are not collected");
     }
     shellchecks::spawn(agent.clone(), shutdown.clone());
+    tokio::spawn(history::run(agent.clone(), shutdown.clone()));
     heartbeat::spawn(agent, shutdown);
     Ok(Running { http, sender })
 }

@@ -88,6 +88,10 @@ pub struct Sender {
     /// Counters.
     pub stats: SenderStats,
     drop_log: RateLimited,
+    /// The last batch a transfer accepted: when, and which transfer.
+    pub last_sent: falcon_runtime::latest::Latest,
+    /// The last failed `Transfer.Update`: when, the address and the error.
+    pub last_error: falcon_runtime::latest::Latest,
 }
 
 /// Rewrite the spool file after this many of its batches were delivered.
@@ -120,6 +124,8 @@ impl Sender {
             wake: Notify::new(),
             stats: SenderStats::default(),
             drop_log: RateLimited::new(Duration::from_secs(10)),
+            last_sent: Default::default(),
+            last_error: Default::default(),
         });
         if let Some(sp) = spool {
             s.load_spool(sp);
@@ -215,6 +221,12 @@ impl Sender {
         self.lock_queue().items
     }
 
+    /// Batches waiting (in memory or written to the spool) and their items.
+    pub fn waiting(&self) -> (usize, usize) {
+        let q = self.lock_queue();
+        (q.batches.len(), q.items)
+    }
+
     /// Delivers queued batches until `shutdown`, then spools what is left.
     pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
         let mut backoff = self.cfg.min_backoff;
@@ -274,9 +286,13 @@ impl Sender {
                 Ok(raw) => {
                     let reply: TransferResponse = falcon_proto::gojson::from_slice(&raw).unwrap_or_default();
                     tracing::debug!(addr = c.addr(), total = reply.total, invalid = reply.invalid, "sent");
+                    self.last_sent.set(falcon_runtime::timefmt::now_unix(), c.addr());
                     return Some(reply);
                 }
-                Err(e) => tracing::warn!(addr = c.addr(), error = %e, "Transfer.Update failed"),
+                Err(e) => {
+                    tracing::warn!(addr = c.addr(), error = %e, "Transfer.Update failed");
+                    self.last_error.set(falcon_runtime::timefmt::now_unix(), &format!("{}: {e}", c.addr()));
+                }
             }
         }
         None

@@ -200,6 +200,7 @@ pub async fn run_once(agent: &Agent, i: usize, check: &ShellCheckConfig) {
     };
     let n = items.len();
     if !items.is_empty() {
+        agent.check_values.record(&items, true);
         agent.forward(items);
     }
     agent.shell_checks.update(i, |s| {

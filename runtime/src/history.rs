@@ -6,6 +6,16 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
+/// The step of the pages' histories: 10 s, or `FALCON_PAGE_STEP_MS` milliseconds (tests sample faster), read
+/// once.
+pub fn page_step() -> std::time::Duration {
+    static STEP: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *STEP.get_or_init(|| {
+        let ms = std::env::var("FALCON_PAGE_STEP_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&v| v > 0);
+        std::time::Duration::from_millis(ms.unwrap_or(10_000))
+    })
+}
+
 /// At most this many series per history: series come from counter names (methods, outputs), which peers can
 /// influence; past the bound new names are not recorded.
 pub const MAX_SERIES: usize = 32;

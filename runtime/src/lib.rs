@@ -8,6 +8,7 @@
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format, with [`metrics_process`]' `process_*` series.
 //! - [`outcomes`]: bounded counts of outcomes per subject, for metrics.
 //! - [`history`], [`ui`]: the last hour of a few numbers, and the plot script and style of the binaries' pages.
+//! - [`latest`]: the last event of a kind (a send, an error) with its time, for pages.
 //! - [`timefmt`]: Go's `2006-01-02 15:04:05` local timestamps.
 //! - [`body`]: reading a JSON request body that is refused at its first bad byte.
 //! - [`auth`]: who may call a state-changing HTTP route.
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod exec;
 pub mod hangup;
 pub mod history;
+pub mod latest;
 pub mod listen;
 pub mod logfile;
 pub mod logging;

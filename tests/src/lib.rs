@@ -6,6 +6,7 @@
 //! [`pki`] makes a throwaway CA and certificates for the TLS tests; [`gobsink`] is a counting judge/graph node
 //! for load runs; [`flood`] sends the hostile partial messages of the buffer-budget tests.
 
+pub mod browser;
 pub mod daemon;
 pub mod fake;
 pub mod flood;
@@ -20,5 +21,6 @@ pub mod prometheus;
 pub mod promtool;
 mod server;
 pub mod sntp;
+pub mod stack;
 pub mod util;
 pub mod victoria;

@@ -7,6 +7,7 @@ mod counters;
 mod page;
 mod plugin;
 pub mod push;
+pub mod state;
 pub mod system;
 
 use crate::app::Agent;
@@ -44,6 +45,9 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/counter/buffers", any(counters::buffers))
         .route("/metrics", any(counters::metrics))
         .route("/checks", any(counters::checks))
+        .route("/page/agent", any(state::agent))
+        .route("/page/history", any(state::history))
+        .route(falcon_runtime::ui::PLOT_JS_PATH, any(state::plot_js))
         .fallback(page::fallback)
         .with_state(agent)
 }

@@ -8,6 +8,12 @@ use std::path::{Component, Path, PathBuf};
 
 const STATUS_PAGE: &str = include_str!("status.html");
 
+/// The status page with the shared style put in (once).
+fn status_page() -> &'static str {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| STATUS_PAGE.replace("/*FALCON_CSS*/", falcon_runtime::ui::CSS))
+}
+
 /// A path under `public` for a request path, refusing `..` and anything absolute.
 pub fn public_file(root: &Path, uri_path: &str) -> Option<PathBuf> {
     let rel = Path::new(uri_path.trim_start_matches('/'));
@@ -45,7 +51,7 @@ pub async fn fallback(uri: Uri) -> Response {
         }
     }
     if path == "/" || path == "/index.html" {
-        let mut r = (StatusCode::OK, STATUS_PAGE).into_response();
+        let mut r = (StatusCode::OK, status_page()).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         return r;
     }

@@ -37,12 +37,37 @@ pub struct Scheduler {
     budget: Arc<Budget>,
     /// Runs per plugin, `ok` or `failed` (`/metrics`).
     pub runs: Arc<falcon_runtime::outcomes::Outcomes>,
+    /// Each scheduled plugin's last run (the agent's page); entries go with their plugin.
+    pub last: Arc<Mutex<BTreeMap<String, LastRun>>>,
+}
+
+/// How a plugin's last run went.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LastRun {
+    /// When it started (Unix seconds).
+    pub at: i64,
+    /// Milliseconds it took.
+    #[serde(rename = "durationMs")]
+    pub duration_ms: u64,
+    /// Whether it exited 0 with output that decoded.
+    pub ok: bool,
+    /// Items it printed.
+    pub items: usize,
+    /// Why it failed (its exit status, a timeout, bad output), bounded.
+    pub error: Option<String>,
 }
 
 impl Scheduler {
     /// An empty set.
     pub fn new(sink: Sink, dirs: Dirs, budget: Arc<Budget>) -> Arc<Scheduler> {
-        Arc::new(Scheduler { running: Mutex::new(BTreeMap::new()), sink, dirs, budget, runs: Default::default() })
+        Arc::new(Scheduler {
+            running: Mutex::new(BTreeMap::new()),
+            sink,
+            dirs,
+            budget,
+            runs: Default::default(),
+            last: Default::default(),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
@@ -60,6 +85,12 @@ impl Scheduler {
     /// Stops everything.
     pub fn clear(&self) {
         self.lock().clear();
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Each scheduled plugin's last run, if it ran.
+    pub fn last_runs(&self) -> BTreeMap<String, LastRun> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Makes the running set equal `desired` (must be called inside the runtime).
@@ -72,6 +103,7 @@ impl Scheduler {
             }
             keep
         });
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).retain(|k, _| running.contains_key(k));
         for (key, plugin) in desired {
             if running.contains_key(&key) {
                 continue;
@@ -84,6 +116,7 @@ impl Scheduler {
                 self.dirs.clone(),
                 self.budget.clone(),
                 self.runs.clone(),
+                self.last.clone(),
             ));
             running.insert(key, Running { plugin, task });
         }
@@ -106,6 +139,7 @@ async fn schedule(
     dirs: Dirs,
     budget: Arc<Budget>,
     runs: Arc<falcon_runtime::outcomes::Outcomes>,
+    last: Arc<Mutex<BTreeMap<String, LastRun>>>,
 ) {
     let cycle = period(plugin.cycle);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + cycle, cycle);
@@ -113,7 +147,17 @@ async fn schedule(
     loop {
         ticker.tick().await;
         let (dir, logs) = dirs();
-        match runner::run(&dir, &logs, &plugin, &budget).await {
+        let (at, started) = (falcon_runtime::timefmt::now_unix(), std::time::Instant::now());
+        let result = runner::run(&dir, &logs, &plugin, &budget).await;
+        let mut run = LastRun { at, duration_ms: started.elapsed().as_millis() as u64, ..LastRun::default() };
+        match &result {
+            Ok(items) => (run.ok, run.items) = (true, items.len()),
+            Err(e) => run.error = Some(e.to_string().chars().take(300).collect()),
+        }
+        if let Ok(mut l) = last.lock() {
+            l.insert(key.clone(), run);
+        }
+        match result {
             Ok(items) if items.is_empty() => {
                 runs.add(&key, "ok");
                 tracing::debug!(plugin = %key, "plugin printed nothing")

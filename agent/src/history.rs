@@ -1,0 +1,66 @@
+//! The last hour of the host's CPU, memory and network, sampled by the agent itself for its page (`/page/history`):
+//! every [`page_step`](falcon_runtime::history::page_step) (10 s), CPU busy %, memory used %, and bytes per second
+//! in and out over the interfaces the config watches. 360 samples of five numbers: a few kilobytes.
+
+use crate::app::Agent;
+use falcon_runtime::history::{page_step, History, Rates};
+use falcon_runtime::shutdown::Shutdown;
+use std::sync::Arc;
+
+/// Samples kept (an hour at the default step).
+pub const SAMPLES: usize = 360;
+
+/// A history for the agent's page.
+pub fn new_history() -> History {
+    History::new(page_step().as_secs().max(1), SAMPLES)
+}
+
+/// Samples into `agent.history` until `shutdown`.
+pub async fn run(agent: Arc<Agent>, mut shutdown: Shutdown) {
+    let mut rates = Rates::default();
+    let mut tick = tokio::time::interval(page_step());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait() => return,
+        }
+        let a = agent.clone();
+        let Ok(values) = tokio::task::spawn_blocking(move || read(&a)).await else { continue };
+        let now = falcon_runtime::timefmt::now_unix();
+        let mut sample = values.gauges;
+        sample.extend(rates.update(now, &values.counters));
+        agent.history.push(now, &sample);
+    }
+}
+
+struct Reading {
+    gauges: Vec<(String, f64)>,
+    counters: Vec<(String, u64)>,
+}
+
+/// One reading; what cannot be read is left out (a gap in its plot).
+fn read(agent: &Agent) -> Reading {
+    let env = agent.env();
+    let mut gauges = Vec::with_capacity(3);
+    if let Some((a, b)) = agent.sampler.cpu_pair() {
+        gauges.push(("cpu.busy".to_string(), crate::collector::cpu::CpuUsage::between(&a, &b).busy()));
+    }
+    if let Ok(m) = crate::collector::mem::read_meminfo(&env) {
+        if m.total > 0 {
+            let free = if m.available > 0 { m.available } else { m.classic_free() };
+            gauges.push(("mem.used".to_string(), 100.0 * m.total.saturating_sub(free) as f64 / m.total as f64));
+        }
+    }
+    let mut counters = Vec::with_capacity(2);
+    if let Ok(list) = crate::collector::ifstat::read_ifstats(&env) {
+        let (mut rx, mut tx) = (0u64, 0u64);
+        for (s, _) in &list {
+            rx = rx.saturating_add(s.counters[0].max(0) as u64);
+            tx = tx.saturating_add(s.counters[8].max(0) as u64);
+        }
+        counters.push(("net.in".to_string(), rx));
+        counters.push(("net.out".to_string(), tx));
+    }
+    Reading { gauges, counters }
+}
