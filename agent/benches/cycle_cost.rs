@@ -2,7 +2,8 @@
 //! `FALCON_GO_AGENT` names its binary (`scripts/build-go-agent.sh` builds one).
 //!
 //! `[FALCON_GO_AGENT=/path] cargo bench -p falcon-agent --bench cycle_cost -- --secs 30 [--conns 3000]
-//! [--scenarios abc]`
+//! [--scenarios abc] [--page]` (`--page`: our agent's page, its data and /metrics read every second during the
+//! window, with its history sampled every 100 ms so that it is full)
 //!
 //! Each agent runs alone at a 1 s interval, plugins off, against its own in-process fake transfer and HBS, in
 //! three scenarios:
@@ -78,13 +79,17 @@ fn hold_connections(n: usize) -> Vec<TcpStream> {
     held
 }
 
-fn agent_config(host: &str, hbs: &str, transfer: &str) -> String {
+fn agent_config(host: &str, hbs: &str, transfer: &str, http: Option<&str>) -> String {
+    let (enabled, listen) = match http {
+        Some(addr) => (true, addr),
+        None => (false, "127.0.0.1:0"),
+    };
     format!(
         r#"{{"debug":false,"hostname":"{host}","ip":"127.0.0.1",
         "plugin":{{"enabled":false,"dir":"./plugin","git":"","logs":"./logs"}},
         "heartbeat":{{"enabled":true,"addr":"{hbs}","interval":1,"timeout":1000}},
         "transfer":{{"enabled":true,"addrs":["{transfer}"],"interval":1,"timeout":1000}},
-        "http":{{"enabled":false,"listen":"127.0.0.1:0","backdoor":false}},
+        "http":{{"enabled":{enabled},"listen":"{listen}","backdoor":false}},
         "collector":{{"ifacePrefix":["eth","em"],"mountPoint":[]}}}}"#
     )
 }
@@ -107,7 +112,25 @@ fn cycles(transfer: &FakeTransfer, host: &str) -> (BTreeSet<i64>, usize) {
     (mine.iter().filter(|m| m.metric == "agent.alive").map(|m| m.timestamp).collect(), mine.len())
 }
 
-fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: &str) -> Option<Measured> {
+/// With `--page`, the window also has a reader of our agent's page and its data every second (what a browser
+/// left open on it does), with the page's history sampled every 100 ms so that its 360 samples fill up.
+fn read_pages(addr: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let mut reads = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for path in ["/", "/ui/plot.js", "/page/agent", "/page/history", "/metrics"] {
+                if falcon_tests::http::get(&addr, path).status == 200 {
+                    reads += 1;
+                }
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        reads
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: &str, page: bool) -> Option<Measured> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let transfer = FakeTransfer::start(&rt, "127.0.0.1:0", Default::default());
     let dir = std::env::temp_dir().join(format!("falcon-cycle-cost-{who}-{scenario}-{}", std::process::id()));
@@ -130,9 +153,14 @@ fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: 
     let state = std::sync::Arc::new(std::sync::Mutex::new(HbsState { checks, ..Default::default() }));
     let (hbs, _stop) = fake_hbs(&rt, state);
     let host = format!("bench-{who}-{scenario}");
-    std::fs::write(dir.join("cfg.json"), agent_config(&host, &hbs, &transfer.addr)).unwrap();
+    let page_addr = page.then(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    });
+    std::fs::write(dir.join("cfg.json"), agent_config(&host, &hbs, &transfer.addr, page_addr.as_deref())).unwrap();
     let mut child: Child = Command::new(bin)
         .args(["-c", "cfg.json"])
+        .env("FALCON_PAGE_STEP_MS", if page { "100" } else { "10000" })
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -149,8 +177,14 @@ fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: 
     std::thread::sleep(Duration::from_secs(1));
     let (seen0, items0) = cycles(&transfer, &host);
     let (own0, child0) = cpu(pid);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = page_addr.map(|a| read_pages(a, stop.clone()));
     std::thread::sleep(Duration::from_secs(secs));
     let (own1, child1) = cpu(pid);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(r) = reader {
+        println!("{who} ({scenario}): {} page reads answered in the window", r.join().unwrap_or(0));
+    }
     let (seen1, items1) = cycles(&transfer, &host);
     let hwm_kb = status_kb(pid, "VmHWM:");
     let (anon_kb, file_kb) = (status_kb(pid, "RssAnon:"), status_kb(pid, "RssFile:"));
@@ -179,6 +213,7 @@ fn run_one(bin: &Path, who: &str, scenario: char, secs: u64, conns: usize, url: 
 fn main() {
     let secs = arg("--secs", 30);
     let conns = arg("--conns", 3000) as usize;
+    let page = std::env::args().any(|a| a == "--page");
     let scenarios: Vec<char> = std::env::args()
         .skip_while(|a| a != "--scenarios")
         .nth(1)
@@ -200,7 +235,7 @@ fn main() {
         let mut row = Vec::new();
         for (who, bin) in [("rust", Some(ours.clone())), ("go", go.clone())] {
             let Some(bin) = bin else { continue };
-            let Some(m) = run_one(&bin, who, *s, secs, conns, &url) else { continue };
+            let Some(m) = run_one(&bin, who, *s, secs, conns, &url, page && who == "rust") else { continue };
             let total = m.own_ms + m.child_ms;
             println!(
                 "| {who} | {s} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} MB | {:.1} / {:.1} MB | {} |",
