@@ -24,10 +24,20 @@ impl Daemon {
 
     /// [`Daemon::start`] in working directory `dir` (None: the test's), where a config's relative paths resolve.
     pub fn start_in(bin: &Path, args: &[&str], dir: Option<&Path>) -> Result<Self, String> {
+        Self::start_with(bin, args, dir, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables.
+    pub fn start_env(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Self, String> {
+        Self::start_with(bin, args, None, env)
+    }
+
+    fn start_with(bin: &Path, args: &[&str], dir: Option<&Path>, env: &[(&str, &str)]) -> Result<Self, String> {
         let mut cmd = Command::new(bin);
         if let Some(dir) = dir {
             cmd.current_dir(dir);
         }
+        cmd.envs(env.iter().copied());
         let mut child = cmd
             .args(args)
             .stdin(Stdio::null())

@@ -40,6 +40,8 @@ pub struct App {
     pub budget: Arc<falcon_runtime::budget::Budget>,
     /// `/metrics`.
     pub metrics: falcon_runtime::metrics::Metrics,
+    /// The page's traffic history (`/page/traffic`), sampled by [`crate::traffic::run`].
+    pub traffic: crate::traffic::Traffic,
 }
 
 impl App {
@@ -50,7 +52,17 @@ impl App {
         let sender = Sender::new(&cfg, stats.clone())?;
         let budget = cfg.buffers.budget();
         let metrics = crate::metrics::build(stats.clone(), sender.clone(), budget.clone());
-        Ok(Arc::new(App { cfg, config_path, stats, sender, rpc_tls: std::sync::OnceLock::new(), budget, metrics }))
+        let traffic = crate::traffic::Traffic::from_env();
+        Ok(Arc::new(App {
+            cfg,
+            config_path,
+            stats,
+            sender,
+            rpc_tls: std::sync::OnceLock::new(),
+            budget,
+            metrics,
+            traffic,
+        }))
     }
 
     /// Re-reads and validates the config file and the RPC TLS certificates (`/config/reload`, SIGHUP). Like Go,

@@ -9,6 +9,7 @@
 //!   in [`http`] with the rest of the API.
 //! - [`sender`]: rings, per-address lanes (bounded queue + send loop), judge/graph gob, tsdb, relay.
 //! - [`stats`], [`trace`]: `/counter/all` and `/trace`, `/filter`.
+//! - [`traffic`]: the rates the page at `/` plots, sampled every 10 s.
 //! - [`app`]: the shared state; [`start`] binds the listeners, [`Running::shutdown`] drains.
 //! - [`shards`]: one single-threaded runtime per worker thread; connections and send loops live on them.
 //! - [`spool`]: a lane's on-disk overflow, so a peer that is down costs disk, not data.
@@ -27,6 +28,7 @@ pub mod shards;
 pub mod spool;
 pub mod stats;
 pub mod trace;
+pub mod traffic;
 pub mod validate;
 pub mod wire;
 
@@ -104,6 +106,7 @@ pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartE
     for (i, send_loop) in app.sender.take_loops().into_iter().enumerate() {
         shards.get(i).spawn(send_loop);
     }
+    tokio::spawn(traffic::run(app.clone(), sd.clone()));
 
     // The registry only fails on a duplicate name, which cannot happen with two fixed names.
     let rpc_cfg =

@@ -3,11 +3,13 @@
 //! Like Go's `DefaultServeMux`, routes accept any method and match on the (percent-decoded) path; unknown
 //! paths get `404 page not found`. JSON replies are `{"msg":"success","data":...}` with
 //! `Content-Type: application/json; charset=UTF-8`; plain ones are `text/plain; charset=utf-8`.
+//! Ours: the page at `/` (Go: 404) with its script and data routes (`/ui/plot.js`, `/page/*`).
 
 mod api;
 pub mod body;
 mod common;
 mod debug;
+mod page;
 mod proc;
 pub mod remote_write_in;
 
@@ -45,6 +47,10 @@ async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<So
         "/metrics" => metrics(&app),
         "/spool" => data(&app.sender.spool_stats()),
         "/proc/step" => data(&common::MinStep { min_step: app.sender.min_step() }),
+        "/" | "/index.html" => page::index(),
+        falcon_runtime::ui::PLOT_JS_PATH => page::plot_js(),
+        "/page/traffic" => data(&app.traffic.view()),
+        "/page/lanes" => data(&page::lanes(&app.sender)),
         p => {
             if let Some(rest) = p.strip_prefix("/trace/") {
                 proc::trace(&app, rest)

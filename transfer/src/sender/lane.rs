@@ -13,14 +13,18 @@
 //! disk, new items go there too, and the loop moves them back into the queue, oldest first, whenever the queue
 //! is less than half full. A batch put back after a failure then always fits (the queue may exceed its bound
 //! by what was in flight), so order is kept. At shutdown what is left in memory is written in front of the spool.
+//!
+//! Each lane also counts, per batch, what it delivered, had refused, dropped and put back, and keeps the text and
+//! time of its last failed attempt, for the page's lane table (`/page/lanes`).
 
 use crate::point::Point;
 use crate::queue::SendQueue;
 use crate::spool::Spool;
 use crate::stats::{QpsCounter, Stats};
 use falcon_runtime::ratelog::RateLimited;
+use falcon_runtime::timefmt::now_unix;
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -120,6 +124,103 @@ pub struct LanePolicy {
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+/// The longest last-error text a lane keeps, in characters (a peer's error text can be anything).
+pub const LAST_ERROR_MAX: usize = 300;
+
+/// An address as it may be shown (metric labels, the page): a URL without its user and password or its query
+/// (where tokens go); a plain `host:port` as it is.
+pub fn public_addr(addr: &str) -> String {
+    let no_query = addr.split(['?', '#']).next().unwrap_or("");
+    match no_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_query.to_string(),
+    }
+}
+
+/// The lane's pause after failures to reach its peer.
+#[derive(Debug, Default)]
+struct Pause {
+    /// No delivery starts before this.
+    until: Option<Instant>,
+    /// The first failure since the last delivery.
+    since: Option<Instant>,
+}
+
+/// A lane's own counts since start (the output's counters sum them, but for graph's and the p8s relay's
+/// drops, which Go counts once per item however many of a node's addresses refused it).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LaneCounts {
+    /// Items delivered.
+    pub sent: u64,
+    /// Items the peer refused.
+    pub failed: u64,
+    /// Items dropped: queue or spool full, or put back into a full queue.
+    pub dropped: u64,
+    /// Items put back in the queue after a transport failure.
+    pub requeued: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    requeued: AtomicU64,
+}
+
+impl Counts {
+    fn add(c: &AtomicU64, n: usize) {
+        if n > 0 {
+            c.fetch_add(n as u64, Relaxed);
+        }
+    }
+}
+
+/// The last failed delivery attempt of a lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastError {
+    /// What went wrong, at most [`LAST_ERROR_MAX`] characters.
+    pub text: String,
+    /// When (Unix seconds).
+    pub at: i64,
+}
+
+impl LastError {
+    /// The record of `e` at `at`.
+    pub fn new(e: &SendError, at: i64) -> Self {
+        let text = match e {
+            SendError::Transport(reason) => bounded(reason, LAST_ERROR_MAX),
+            SendError::Rejected(reason) => bounded(&format!("refused: {reason}"), LAST_ERROR_MAX),
+        };
+        LastError { text, at }
+    }
+}
+
+/// `text` cut to at most `max` characters (the last one an ellipsis when cut).
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some(_) => {
+            let keep = max.saturating_sub(1);
+            let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+            format!("{}…", &text[..end])
+        }
+    }
+}
+
+/// How long a lane has been failing to reach its peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Since the first failure after the last delivery.
+    pub since: Duration,
+    /// Until the next try may start (zero when it is due or under way).
+    pub retry_in: Duration,
+}
+
 /// A queue, where it goes, and its state.
 #[derive(Debug)]
 pub struct Lane {
@@ -133,7 +234,9 @@ pub struct Lane {
     pub queue: SendQueue<Arc<Point>>,
     inflight: AtomicUsize,
     failures: AtomicU32,
-    paused_until: Mutex<Option<Instant>>,
+    paused: Mutex<Pause>,
+    counts: Counts,
+    last_error: Mutex<Option<LastError>>,
     /// Set at shutdown: send partial batches at once.
     pub draining: std::sync::atomic::AtomicBool,
     /// Where items past the queue bound wait, if configured.
@@ -167,7 +270,9 @@ impl Lane {
             queue: SendQueue::with_batch(cap, batch),
             inflight: AtomicUsize::new(0),
             failures: AtomicU32::new(0),
-            paused_until: Mutex::new(None),
+            paused: Mutex::new(Pause::default()),
+            counts: Counts::default(),
+            last_error: Mutex::new(None),
             draining: std::sync::atomic::AtomicBool::new(false),
             spool,
             stopped: std::sync::atomic::AtomicBool::new(false),
@@ -187,7 +292,11 @@ impl Lane {
     /// Queues `items` (oldest first); returns how many were dropped: past the queue bound without a spool,
     /// past the spool's byte bound with one.
     pub fn offer(&self, items: impl IntoIterator<Item = Arc<Point>>) -> usize {
-        let Some(spool) = &self.spool else { return self.queue.push_many(items) };
+        let Some(spool) = &self.spool else {
+            let dropped = self.queue.push_many(items);
+            Counts::add(&self.counts.dropped, dropped);
+            return dropped;
+        };
         let items: Vec<Arc<Point>> = items.into_iter().collect();
         let mut g = spool.lock();
         let dropped = if g.is_empty() {
@@ -200,6 +309,7 @@ impl Lane {
             g.append(&items)
         };
         drop(g);
+        Counts::add(&self.counts.dropped, dropped);
         if dropped > 0 {
             static LOG: RateLimited = RateLimited::new(Duration::from_secs(10));
             if let Some(suppressed) = LOG.check() {
@@ -253,23 +363,62 @@ impl Lane {
     fn pause_after_failure(&self) {
         let k = self.failures.fetch_add(1, Relaxed).min(16);
         let d = BACKOFF_START.saturating_mul(1 << k).min(BACKOFF_MAX);
-        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + d);
+        let now = Instant::now();
+        let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        p.until = Some(now + d);
+        p.since.get_or_insert(now);
     }
 
     fn recovered(&self) {
         if self.failures.swap(0, Relaxed) > 0 {
             tracing::info!(output = self.output.name(), node = %self.node, addr = %self.addr, "delivering again");
         }
-        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = Pause::default();
     }
 
     fn pause(&self) -> Option<Instant> {
-        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner())
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).until
     }
 
     /// Whether the lane is waiting out a backoff after its peer could not be reached.
     pub fn backing_off(&self) -> bool {
         self.pause().is_some_and(|until| until > Instant::now())
+    }
+
+    /// While the lane's peer cannot be reached (from a failure to the next delivery, pauses and the tries
+    /// between them alike): since when, and how long until the next try.
+    pub fn backoff(&self) -> Option<Backoff> {
+        let p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let since = p.since?;
+        Some(Backoff {
+            since: now.saturating_duration_since(since),
+            retry_in: p.until.map_or(Duration::ZERO, |u| u.saturating_duration_since(now)),
+        })
+    }
+
+    /// This lane's counts since start.
+    pub fn counts(&self) -> LaneCounts {
+        LaneCounts {
+            sent: self.counts.sent.load(Relaxed),
+            failed: self.counts.failed.load(Relaxed),
+            dropped: self.counts.dropped.load(Relaxed),
+            requeued: self.counts.requeued.load(Relaxed),
+        }
+    }
+
+    /// Counts `n` items as failed without a delivery (items the output cannot carry).
+    pub fn add_failed(&self, n: usize) {
+        Counts::add(&self.counts.failed, n);
+    }
+
+    /// The last failed delivery attempt, kept after the lane recovers.
+    pub fn last_error(&self) -> Option<LastError> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn note_error(&self, e: &SendError) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(LastError::new(e, now_unix()));
     }
 }
 
@@ -333,16 +482,21 @@ async fn deliver_batch<D: Deliver>(
         match sent {
             Ok(()) => {
                 ok.add(batch.len());
+                Counts::add(&lane.counts.sent, batch.len());
                 lane.recovered();
                 return;
             }
-            Err(e) => last = e,
+            Err(e) => {
+                lane.note_error(&e);
+                last = e;
+            }
         }
     }
     let n = batch.len();
     match last {
         SendError::Rejected(reason) => {
             failed.add(n);
+            Counts::add(&lane.counts.failed, n);
             if let Some(suppressed) = lane.output.log_site().check() {
                 tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = n, %reason, suppressed, "peer refused a batch; items counted as failed");
             }
@@ -357,6 +511,8 @@ async fn deliver_batch<D: Deliver>(
             };
             requeued.add(n - lost);
             dropped.add(lost);
+            Counts::add(&lane.counts.requeued, n - lost);
+            Counts::add(&lane.counts.dropped, lost);
             if let Some(suppressed) = lane.output.log_site().check() {
                 tracing::warn!(output = lane.output.name(), node = %lane.node, addr = %lane.addr, items = n, dropped = lost, %reason, suppressed, "delivery failed; batch kept in queue, retrying with backoff");
             }
@@ -413,6 +569,14 @@ mod tests {
         assert_eq!(lane.pending(), 7, "nothing lost while down");
         assert!(stats.graph_requeued.get() >= 3);
         assert_eq!(stats.graph_fail.get(), 0);
+        let down = lane.backoff().expect("backing off while down");
+        assert!(down.since >= Duration::from_millis(100) && down.retry_in <= BACKOFF_MAX, "{down:?}");
+        let err = lane.last_error().expect("a last error");
+        assert_eq!(err.text, "refused");
+        assert!(err.at > 0);
+        let c = lane.counts();
+        assert_eq!((c.sent, c.failed, c.dropped), (0, 0, 0));
+        assert_eq!(c.requeued as i64, stats.graph_requeued.get());
         d.up.store(true, Relaxed);
         let deadline = Instant::now() + Duration::from_secs(10);
         while lane.pending() > 0 && Instant::now() < deadline {
@@ -420,6 +584,9 @@ mod tests {
         }
         assert_eq!(*d.got.lock().unwrap(), (0..7).map(f64::from).collect::<Vec<_>>());
         assert_eq!(stats.send_to_graph.get(), 7);
+        assert_eq!(lane.counts().sent, 7);
+        assert_eq!(lane.backoff(), None, "delivering again");
+        assert_eq!(lane.last_error().map(|e| e.text), Some("refused".to_string()), "the last error is kept");
     }
 
     #[tokio::test]
@@ -468,5 +635,44 @@ mod tests {
         }
         assert_eq!(stats.judge_fail.get(), 25);
         assert_eq!(stats.send_to_judge.get(), 0);
+        assert_eq!(lane.counts(), LaneCounts { failed: 25, ..Default::default() });
+        assert_eq!(lane.last_error().map(|e| e.text), Some("refused: no".to_string()));
+        assert_eq!(lane.backoff(), None, "a refusal is not a backoff");
+    }
+
+    #[test]
+    fn drops_at_the_queue_bound_are_counted_per_lane() {
+        let lane = Lane::new(Output::Judge, "j", "a:1", 5, 10);
+        assert_eq!(lane.offer((0..8).map(|i| pt(i as f64))), 3);
+        assert_eq!(lane.offer((0..2).map(|i| pt(i as f64))), 2);
+        assert_eq!(lane.counts(), LaneCounts { dropped: 5, ..Default::default() });
+        lane.add_failed(4);
+        assert_eq!(lane.counts().failed, 4);
+    }
+
+    #[test]
+    fn last_error_text_is_bounded() {
+        assert_eq!(bounded("short", LAST_ERROR_MAX), "short");
+        let exact = "x".repeat(LAST_ERROR_MAX);
+        assert_eq!(bounded(&exact, LAST_ERROR_MAX), exact);
+        let long = "é".repeat(LAST_ERROR_MAX * 2);
+        let cut = bounded(&long, LAST_ERROR_MAX);
+        assert_eq!(cut.chars().count(), LAST_ERROR_MAX);
+        assert!(cut.ends_with("é…"));
+        let e = LastError::new(&SendError::Rejected("x".repeat(1000)), 7);
+        assert_eq!((e.text.chars().count(), e.at), (LAST_ERROR_MAX, 7));
+        assert!(e.text.starts_with("refused: xxx"));
+        assert_eq!(LastError::new(&SendError::Transport("dial tcp: refused".into()), 1).text, "dial tcp: refused");
+    }
+
+    #[test]
+    fn public_addresses_have_no_secrets() {
+        assert_eq!(public_addr("10.0.0.2:8088"), "10.0.0.2:8088");
+        assert_eq!(
+            public_addr("https://u:secret@vm.example:8428/api/v1/write?token=abc"),
+            "https://vm.example:8428/api/v1/write"
+        );
+        assert_eq!(public_addr("http://h/x#frag"), "http://h/x");
+        assert_eq!(public_addr("http://user@h"), "http://h");
     }
 }

@@ -440,6 +440,7 @@ impl Sender {
             let unsendable = points.iter().filter(|p| !p.value.is_finite()).count();
             if unsendable > 0 {
                 self.stats.influxdb_fail.add(unsendable);
+                l.add_failed(unsendable);
                 static LOG: falcon_runtime::ratelog::RateLimited =
                     falcon_runtime::ratelog::RateLimited::new(Duration::from_secs(10));
                 if let Some(suppressed) = LOG.check() {
