@@ -41,7 +41,16 @@ fn every_page_renders_in_chromium_with_its_data() {
         page.contains(r#""lastSent":{"#) && history["data"]["times"].as_array().is_some_and(|t| t.len() >= 3)
     });
 
-    let pages = [("agent", agent.clone(), vec!["grafana-agent", "last send", "grafana.check", "<svg"])];
+    let transfer = stack.transfer.addr("http").to_string();
+    falcon_tests::util::wait_for("the transfer's traffic samples", Duration::from_secs(30), || {
+        let v: serde_json::Value =
+            serde_json::from_str(&http::get(&transfer, "/page/traffic").body).unwrap_or_default();
+        v["data"]["times"].as_array().is_some_and(|t| t.len() >= 2)
+    });
+    let pages = [
+        ("agent", agent.clone(), vec!["grafana-agent", "last send", "grafana.check", "<svg"]),
+        ("transfer", transfer.clone(), vec!["judge-00", "graph-01", "backing off", "<svg"]),
+    ];
     let shots = std::env::var_os("FALCON_SCREENSHOTS").map(std::path::PathBuf::from);
     for (name, addr, expect) in &pages {
         let url = format!("http://{addr}/");

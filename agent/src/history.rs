@@ -18,6 +18,7 @@ pub fn new_history() -> History {
 /// Samples into `agent.history` until `shutdown`.
 pub async fn run(agent: Arc<Agent>, mut shutdown: Shutdown) {
     let mut rates = Rates::default();
+    let start = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(page_step());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -27,10 +28,12 @@ pub async fn run(agent: Arc<Agent>, mut shutdown: Shutdown) {
         }
         let a = agent.clone();
         let Ok(values) = tokio::task::spawn_blocking(move || read(&a)).await else { continue };
-        let now = falcon_runtime::timefmt::now_unix();
+        // Rates over milliseconds of the monotonic clock: a step is not measured as 9 or 11 s when the wall
+        // clock's second ticks over in between (and sub-second test steps still give rates).
+        let ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mut sample = values.gauges;
-        sample.extend(rates.update(now, &values.counters));
-        agent.history.push(now, &sample);
+        sample.extend(rates.update(ms, &values.counters).into_iter().map(|(n, v)| (n, v * 1000.0)));
+        agent.history.push(falcon_runtime::timefmt::now_unix(), &sample);
     }
 }
 

@@ -5,15 +5,40 @@
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
 
-/// The step of the pages' histories: 10 s, or `FALCON_PAGE_STEP_MS` milliseconds (tests sample faster), read
-/// once.
-pub fn page_step() -> std::time::Duration {
-    static STEP: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+/// The environment variable that sets the pages' sampling step in milliseconds (tests use a short one).
+pub const STEP_ENV: &str = "FALCON_PAGE_STEP_MS";
+
+/// The sampling step when [`STEP_ENV`] is not set.
+pub const DEFAULT_STEP: Duration = Duration::from_secs(10);
+
+/// The shortest and longest steps [`STEP_ENV`] may set.
+const STEP_BOUNDS: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(3600));
+
+/// The step of the pages' histories: [`STEP_ENV`] milliseconds, else [`DEFAULT_STEP`]; read once.
+pub fn page_step() -> Duration {
+    static STEP: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     *STEP.get_or_init(|| {
-        let ms = std::env::var("FALCON_PAGE_STEP_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&v| v > 0);
-        std::time::Duration::from_millis(ms.unwrap_or(10_000))
+        let var = std::env::var(STEP_ENV).ok();
+        let step = step_from(var.as_deref());
+        if var.is_some() {
+            tracing::info!(step_ms = step.as_millis() as u64, "{STEP_ENV}: pages sampled at this step");
+        }
+        step
     })
+}
+
+/// The step [`STEP_ENV`]'s value asks for: milliseconds within 100 ms and an hour, else the default.
+pub fn step_from(value: Option<&str>) -> Duration {
+    let Some(v) = value else { return DEFAULT_STEP };
+    match v.trim().parse::<u64>() {
+        Ok(ms) => Duration::from_millis(ms).clamp(STEP_BOUNDS.0, STEP_BOUNDS.1),
+        Err(_) => {
+            tracing::warn!(value = v, "{STEP_ENV} is not a number of milliseconds; sampling every 10 s");
+            DEFAULT_STEP
+        }
+    }
 }
 
 /// At most this many series per history: series come from counter names (methods, outputs), which peers can
@@ -144,6 +169,16 @@ mod tests {
         let many: Vec<(String, f64)> = (0..MAX_SERIES * 2).map(|i| (format!("m{i}"), 1.0)).collect();
         h.push(1, &many);
         assert_eq!(h.view().series.len(), MAX_SERIES);
+    }
+
+    #[test]
+    fn the_step_from_the_environment_is_bounded() {
+        assert_eq!(step_from(None), DEFAULT_STEP);
+        assert_eq!(step_from(Some("1000")), Duration::from_secs(1));
+        assert_eq!(step_from(Some(" 250 ")), Duration::from_millis(250));
+        assert_eq!(step_from(Some("1")), Duration::from_millis(100), "bounded below");
+        assert_eq!(step_from(Some("99999999999")), Duration::from_secs(3600), "bounded above");
+        assert_eq!(step_from(Some("ten")), DEFAULT_STEP);
     }
 
     #[test]

@@ -5,25 +5,15 @@
 use crate::app::App;
 use crate::sender::lane::Output;
 use crate::stats::Stats;
-use falcon_runtime::history::{History, HistoryView, Rates};
+use falcon_runtime::history::{page_step, History, HistoryView, Rates};
 use falcon_runtime::shutdown::Shutdown;
 use falcon_runtime::timefmt::now_unix;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// The environment variable that sets the sampling step in milliseconds (tests use a short one); read once
-/// at start.
-pub const STEP_ENV: &str = "FALCON_PAGE_STEP_MS";
-
-/// The sampling step when [`STEP_ENV`] is not set.
-pub const DEFAULT_STEP: Duration = Duration::from_secs(10);
-
 /// Samples kept: an hour at the default step.
 pub const SAMPLES: usize = 360;
-
-/// The shortest and longest steps [`STEP_ENV`] may set.
-const STEP_BOUNDS: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(3600));
 
 /// The traffic history and its step.
 #[derive(Debug)]
@@ -39,14 +29,9 @@ impl Traffic {
         Traffic { step, history: History::new(secs, SAMPLES) }
     }
 
-    /// Samples every [`STEP_ENV`] milliseconds, or [`DEFAULT_STEP`].
+    /// Samples every [`page_step`] (10 s, or `FALCON_PAGE_STEP_MS`).
     pub fn from_env() -> Self {
-        let var = std::env::var(STEP_ENV).ok();
-        let step = step_from(var.as_deref());
-        if var.is_some() && step != DEFAULT_STEP {
-            tracing::info!(step_ms = step.as_millis() as u64, "{STEP_ENV}: page traffic sampled at this step");
-        }
-        Self::new(step)
+        Self::new(page_step())
     }
 
     /// The sampling step.
@@ -71,18 +56,6 @@ impl Traffic {
         }
         let per_s: Vec<(String, f64)> = per_ms.into_iter().map(|(n, v)| (n, v * 1000.0)).collect();
         self.history.push(unix, &per_s);
-    }
-}
-
-/// The step [`STEP_ENV`]'s value asks for: milliseconds within 100 ms and an hour, else the default.
-pub fn step_from(value: Option<&str>) -> Duration {
-    let Some(v) = value else { return DEFAULT_STEP };
-    match v.trim().parse::<u64>() {
-        Ok(ms) => Duration::from_millis(ms).clamp(STEP_BOUNDS.0, STEP_BOUNDS.1),
-        Err(_) => {
-            tracing::warn!(value = v, "{STEP_ENV} is not a number of milliseconds; sampling every 10 s");
-            DEFAULT_STEP
-        }
     }
 }
 
@@ -126,18 +99,7 @@ pub async fn run(app: Arc<App>, mut sd: Shutdown) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn step_comes_from_the_environment_value() {
-        assert_eq!(step_from(None), DEFAULT_STEP);
-        assert_eq!(step_from(Some("1000")), Duration::from_secs(1));
-        assert_eq!(step_from(Some(" 250 ")), Duration::from_millis(250));
-        assert_eq!(step_from(Some("1")), Duration::from_millis(100), "bounded below");
-        assert_eq!(step_from(Some("99999999999")), Duration::from_secs(3600), "bounded above");
-        assert_eq!(step_from(Some("ten")), DEFAULT_STEP);
-        assert_eq!(Traffic::new(Duration::from_millis(300)).view().step, 1);
-        assert_eq!(Traffic::new(DEFAULT_STEP).view().step, 10);
-    }
+    use falcon_runtime::history::DEFAULT_STEP;
 
     #[test]
     fn readings_name_received_invalid_and_each_output() {
