@@ -13,10 +13,12 @@
 //! - [`admin`]: administrative operations and the JSON document (import/export).
 //! - [`rollout`], [`rollout_http`]: agent rollouts for updaters (ops-meta's `/heartbeat`, tarballs, per-group
 //!   versions, `/rollout`).
+//! - [`call_history`]: JSON-RPC calls per second by method over the last hour.
 
 pub mod admin;
 pub mod admin_http;
 pub mod cache;
+pub mod call_history;
 pub mod config;
 pub mod db;
 pub mod hostwrites;
@@ -105,6 +107,7 @@ pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running
     };
     tokio::spawn(refresh(hbs.clone(), shutdown.clone()));
     tokio::spawn(flush_hosts(hbs.clone(), shutdown.clone()));
+    tokio::spawn(call_history::run(hbs.clone(), shutdown.clone()));
     tokio::spawn(watch(hbs, shutdown));
     Ok(Running { rpc, http, rpc_tls })
 }
