@@ -13,7 +13,8 @@
 //! - [`admin`]: administrative operations and the JSON document (import/export).
 //! - [`rollout`], [`rollout_http`]: agent rollouts for updaters (ops-meta's `/heartbeat`, tarballs, per-group
 //!   versions, `/rollout`).
-//! - [`call_history`]: JSON-RPC calls per second by method over the last hour.
+//! - [`fleet`]: every host heard from or in the database, with versions, staleness and groups;
+//!   [`call_history`]: JSON-RPC calls per second by method over the last hour.
 
 pub mod admin;
 pub mod admin_http;
@@ -21,6 +22,7 @@ pub mod cache;
 pub mod call_history;
 pub mod config;
 pub mod db;
+pub mod fleet;
 pub mod hostwrites;
 pub mod http;
 pub mod metrics;

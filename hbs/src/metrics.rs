@@ -141,7 +141,7 @@ pub fn build(hbs: Weak<Hbs>, calls: &CallStats, budget: Arc<falcon_runtime::budg
                 agents += 1.0;
                 *versions.entry(seen.report.agent_version.clone()).or_default() += 1.0;
                 // Agents report every minute by default: three missed reports make a host stale.
-                if now - seen.last_update > 180 {
+                if crate::fleet::is_stale(now - seen.last_update, crate::fleet::DEFAULT_INTERVAL) {
                     stale += 1.0;
                 }
             }
