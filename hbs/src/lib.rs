@@ -13,8 +13,8 @@
 //! - [`admin`]: administrative operations and the JSON document (import/export).
 //! - [`rollout`], [`rollout_http`]: agent rollouts for updaters (ops-meta's `/heartbeat`, tarballs, per-group
 //!   versions, `/rollout`).
-//! - [`fleet`]: every host heard from or in the database, with versions, staleness and groups;
-//!   [`call_history`]: JSON-RPC calls per second by method over the last hour.
+//! - [`page`]: the fleet page at `/` and its JSON routes; [`fleet`]: the hosts it shows; [`call_history`]:
+//!   the JSON-RPC calls it plots.
 
 pub mod admin;
 pub mod admin_http;
@@ -26,6 +26,7 @@ pub mod fleet;
 pub mod hostwrites;
 pub mod http;
 pub mod metrics;
+pub mod page;
 pub mod rollout;
 pub mod rollout_http;
 pub mod rpc;
