@@ -148,6 +148,7 @@ pub fn router(hbs: Arc<Hbs>) -> Router {
         )
         .merge(crate::admin_http::routes())
         .merge(crate::rollout_http::routes())
+        .merge(crate::page::routes())
         .with_state(hbs)
 }
 

@@ -13,15 +13,20 @@
 //! - [`admin`]: administrative operations and the JSON document (import/export).
 //! - [`rollout`], [`rollout_http`]: agent rollouts for updaters (ops-meta's `/heartbeat`, tarballs, per-group
 //!   versions, `/rollout`).
+//! - [`page`]: the fleet page at `/` and its JSON routes; [`fleet`]: the hosts it shows; [`call_history`]:
+//!   the JSON-RPC calls it plots.
 
 pub mod admin;
 pub mod admin_http;
 pub mod cache;
+pub mod call_history;
 pub mod config;
 pub mod db;
+pub mod fleet;
 pub mod hostwrites;
 pub mod http;
 pub mod metrics;
+pub mod page;
 pub mod rollout;
 pub mod rollout_http;
 pub mod rpc;
@@ -105,6 +110,7 @@ pub async fn start(hbs: Arc<Hbs>, shutdown: Shutdown) -> std::io::Result<Running
     };
     tokio::spawn(refresh(hbs.clone(), shutdown.clone()));
     tokio::spawn(flush_hosts(hbs.clone(), shutdown.clone()));
+    tokio::spawn(call_history::run(hbs.clone(), shutdown.clone()));
     tokio::spawn(watch(hbs, shutdown));
     Ok(Running { rpc, http, rpc_tls })
 }

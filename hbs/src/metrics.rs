@@ -8,7 +8,7 @@ use falcon_runtime::metrics::prometheus_client::metrics::histogram::Histogram;
 use falcon_runtime::metrics::{Labels, Metrics, SecondsHistogram};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 /// JSON-RPC calls, counted and timed per method.
@@ -16,11 +16,18 @@ use std::time::Instant;
 pub struct CallStats {
     calls: Family<Labels, Counter>,
     seconds: SecondsHistogram,
+    // The same counts for the page's sampler (the family cannot be listed); keyed by the registry's static
+    // method names, so bounded by them.
+    counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 
 impl Default for CallStats {
     fn default() -> Self {
-        CallStats { calls: Family::default(), seconds: falcon_runtime::metrics::seconds_family() }
+        CallStats {
+            calls: Family::default(),
+            seconds: falcon_runtime::metrics::seconds_family(),
+            counts: Default::default(),
+        }
     }
 }
 
@@ -29,7 +36,22 @@ impl CallStats {
     pub fn start(&self, method: &'static str) -> CallTimer {
         let labels = vec![("method", method.to_string())];
         self.calls.get_or_create(&labels).inc();
+        let mut c = match self.counts.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        *c.entry(method).or_default() += 1;
+        drop(c);
         CallTimer { histogram: self.seconds.get_or_create_owned(&labels), started: Instant::now() }
+    }
+
+    /// Calls so far, by method.
+    pub fn counts(&self) -> Vec<(String, u64)> {
+        let c = match self.counts.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        c.iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
 }
 
@@ -119,7 +141,7 @@ pub fn build(hbs: Weak<Hbs>, calls: &CallStats, budget: Arc<falcon_runtime::budg
                 agents += 1.0;
                 *versions.entry(seen.report.agent_version.clone()).or_default() += 1.0;
                 // Agents report every minute by default: three missed reports make a host stale.
-                if now - seen.last_update > 180 {
+                if crate::fleet::is_stale(now - seen.last_update, crate::fleet::DEFAULT_INTERVAL) {
                     stale += 1.0;
                 }
             }

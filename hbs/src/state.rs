@@ -41,6 +41,8 @@ pub struct Hbs {
     pub checksums: crate::rollout::Checksums,
     /// JSON-RPC calls by method, for `/metrics`.
     pub calls: crate::metrics::CallStats,
+    /// JSON-RPC calls per second by method, for the page ([`crate::call_history`]).
+    pub call_history: falcon_runtime::history::History,
     /// What cache and config reloads did, for `/metrics`.
     pub reloads: crate::metrics::ReloadStats,
     /// `/metrics`.
@@ -59,6 +61,7 @@ impl Hbs {
         Ok(Arc::new_cyclic(|me| Hbs {
             metrics: crate::metrics::build(me.clone(), &calls, budget.clone()),
             calls,
+            call_history: crate::call_history::history(),
             reloads,
             budget,
             rollout,
