@@ -47,11 +47,22 @@ fn every_page_renders_in_chromium_with_its_data() {
             serde_json::from_str(&http::get(&transfer, "/page/traffic").body).unwrap_or_default();
         v["data"]["times"].as_array().is_some_and(|t| t.len() >= 2)
     });
+    let hbs = stack.hbs.addr("http").to_string();
+    falcon_tests::util::wait_for("the HBS's call samples and the agent's heartbeat", Duration::from_secs(30), || {
+        let v: serde_json::Value = serde_json::from_str(&http::get(&hbs, "/page/calls").body).unwrap_or_default();
+        let fleet = http::get(&hbs, "/page/fleet").body;
+        v["data"]["times"].as_array().is_some_and(|t| t.len() >= 2) && fleet.contains(r#""never":false"#)
+    });
     let pages = [
+        ("hbs", hbs.clone(), vec!["falcon-hbs fleet", "grafana-agent", "grafana", "0.1.0", "<svg"]),
         ("agent", agent.clone(), vec!["grafana-agent", "last send", "grafana.check", "<svg"]),
         ("transfer", transfer.clone(), vec!["judge-00", "graph-01", "backing off", "<svg"]),
     ];
     let shots = std::env::var_os("FALCON_SCREENSHOTS").map(std::path::PathBuf::from);
+    if shots.is_some() {
+        // Screenshots: a minute of samples, so the plots have a shape.
+        std::thread::sleep(Duration::from_secs(60));
+    }
     for (name, addr, expect) in &pages {
         let url = format!("http://{addr}/");
         let dom = browser::dump_dom(&url, Duration::from_secs(4), &dir.join(format!("chrome-{name}")))

@@ -26,8 +26,9 @@ pub async fn run(agent: Arc<Agent>, mut shutdown: Shutdown) {
             _ = tick.tick() => {}
             _ = shutdown.wait() => return,
         }
-        let a = agent.clone();
-        let Ok(values) = tokio::task::spawn_blocking(move || read(&a)).await else { continue };
+        // Three small /proc reads: done here rather than on a blocking thread, which would stay alive between
+        // samples (a thread's stack for a few microseconds of work every 10 s).
+        let values = read(&agent);
         // Rates over milliseconds of the monotonic clock: a step is not measured as 9 or 11 s when the wall
         // clock's second ticks over in between (and sub-second test steps still give rates).
         let ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -47,7 +48,9 @@ fn read(agent: &Agent) -> Reading {
     let env = agent.env();
     let mut gauges = Vec::with_capacity(3);
     if let Some((a, b)) = agent.sampler.cpu_pair() {
-        gauges.push(("cpu.busy".to_string(), crate::collector::cpu::CpuUsage::between(&a, &b).busy()));
+        // 100 - idle can come out a hair below 0 between two samples of an idle CPU.
+        let busy = crate::collector::cpu::CpuUsage::between(&a, &b).busy().clamp(0.0, 100.0);
+        gauges.push(("cpu.busy".to_string(), busy));
     }
     if let Ok(m) = crate::collector::mem::read_meminfo(&env) {
         if m.total > 0 {

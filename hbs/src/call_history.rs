@@ -2,53 +2,38 @@
 //! reads the call counts every step and pushes their rates into a bounded [`History`].
 
 use crate::state::Hbs;
-use falcon_runtime::history::{History, Rates};
+use falcon_runtime::history::{page_step, History, Rates};
 use falcon_runtime::shutdown::Shutdown;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
-/// Environment variable that sets the sampling step in milliseconds (tests: a short one), read once.
-pub const STEP_ENV: &str = "FALCON_PAGE_STEP_MS";
-/// The sampling step when the variable is not set: 360 samples are an hour.
-pub const DEFAULT_STEP: Duration = Duration::from_secs(10);
-/// Samples kept.
+/// Samples kept: an hour at the default step.
 pub const CAPACITY: usize = 360;
 
-/// The step: [`STEP_ENV`] in whole seconds (samples are stamped in Unix seconds, so below a second rates would
-/// not be computable), at most an hour; [`DEFAULT_STEP`] when unset or not a number.
-pub fn step() -> Duration {
-    static STEP: OnceLock<Duration> = OnceLock::new();
-    *STEP.get_or_init(|| parse_step(std::env::var(STEP_ENV).ok().as_deref()))
-}
-
-fn parse_step(v: Option<&str>) -> Duration {
-    match v.and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(ms) => Duration::from_secs(ms.div_ceil(1000).clamp(1, 3600)),
-        None => DEFAULT_STEP,
-    }
-}
-
-/// An empty history at [`step`].
+/// An empty history at the pages' step ([`page_step`]: 10 s, or `FALCON_PAGE_STEP_MS`).
 pub fn history() -> History {
-    History::new(step().as_secs(), CAPACITY)
+    History::new(page_step().as_secs().max(1), CAPACITY)
 }
 
-/// Samples every [`step`] until shutdown.
+/// Samples every [`page_step`] until shutdown.
 pub async fn run(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
     let mut rates = Rates::default();
-    let mut tick = tokio::time::interval(step());
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(page_step());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.wait() => return,
         }
-        sample(&hbs, &mut rates, falcon_runtime::timefmt::now_unix());
+        let ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        sample(&hbs, &mut rates, ms, falcon_runtime::timefmt::now_unix());
     }
 }
 
-/// One sample at `now`: every method's calls per second since the previous sample.
-pub fn sample(hbs: &Hbs, rates: &mut Rates, now: i64) {
+/// One sample stamped `now`, `ms` milliseconds of the monotonic clock after the first: every method's calls per
+/// second since the previous sample (over the monotonic clock, so a step is not measured as 9 or 11 s when the
+/// wall clock's second ticks over in between, and sub-second test steps still give rates).
+pub fn sample(hbs: &Hbs, rates: &mut Rates, ms: i64, now: i64) {
     let mut counts = hbs.calls.counts();
     // Methods not called yet count as 0, so that their first calls already give a rate.
     for m in crate::rpc::METHODS {
@@ -56,8 +41,8 @@ pub fn sample(hbs: &Hbs, rates: &mut Rates, now: i64) {
             counts.push((m.to_string(), 0));
         }
     }
-    let r = rates.update(now, &counts);
-    hbs.call_history.push(now, &r);
+    let per_s: Vec<(String, f64)> = rates.update(ms, &counts).into_iter().map(|(n, v)| (n, v * 1000.0)).collect();
+    hbs.call_history.push(now, &per_s);
 }
 
 #[cfg(test)]
@@ -67,25 +52,15 @@ mod tests {
     use crate::db::Db;
 
     #[test]
-    fn step_from_the_environment_value() {
-        assert_eq!(parse_step(None), DEFAULT_STEP);
-        assert_eq!(parse_step(Some("x")), DEFAULT_STEP);
-        assert_eq!(parse_step(Some("200")), Duration::from_secs(1));
-        assert_eq!(parse_step(Some("1000")), Duration::from_secs(1));
-        assert_eq!(parse_step(Some("2500")), Duration::from_secs(3));
-        assert_eq!(parse_step(Some("99999999")), Duration::from_secs(3600));
-    }
-
-    #[test]
     fn rates_by_method_from_the_first_call() {
         let Ok(db) = Db::memory() else { panic!("memory database") };
         let Ok(hbs) = Hbs::new(Config::default(), None, Arc::new(db)) else { panic!("state") };
         let mut rates = Rates::default();
-        sample(&hbs, &mut rates, 100);
+        sample(&hbs, &mut rates, 0, 100);
         for _ in 0..20 {
             drop(hbs.calls.start("Agent.ReportStatus"));
         }
-        sample(&hbs, &mut rates, 110);
+        sample(&hbs, &mut rates, 10_000, 110);
         let v = hbs.call_history.view();
         assert_eq!(v.times, vec![100, 110]);
         assert_eq!(v.series["Agent.ReportStatus"], vec![None, Some(2.0)]);

@@ -44,6 +44,19 @@ fn default_keep() -> u32 {
     3
 }
 
+/// What is logged: `RUST_LOG` when it parses (`info`, `warn,falcon_transfer=debug`: a level and target=level
+/// directives), else the config's `debug` flag. An unparsable `RUST_LOG` is said on stderr, not ignored silently.
+pub fn filter(debug: bool, rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    let fallback = || level(debug).parse().unwrap_or_default();
+    match rust_log.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => v.parse().unwrap_or_else(|e| {
+            eprintln!("RUST_LOG={v:?} not understood ({e}); logging at {}", level(debug));
+            fallback()
+        }),
+        None => fallback(),
+    }
+}
+
 /// The filter directive for a config's `debug` flag.
 pub fn level(debug: bool) -> &'static str {
     if debug {
@@ -77,13 +90,15 @@ pub fn init(debug: bool, args: &LogArgs) -> std::io::Result<()> {
             .map_err(|e| std::io::Error::new(e.kind(), format!("log file {}: {e}", path.display())))?;
         let _ = FILE.set(Arc::new(f));
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level(debug).into());
+    let filter = filter(debug, std::env::var("RUST_LOG").ok().as_deref());
     let ansi = FILE.get().is_none() && std::io::stderr().is_terminal();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(Sink).with_ansi(ansi);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let builder = tracing_subscriber::fmt().with_writer(Sink).with_ansi(ansi);
     // A second init (tests calling main paths twice) keeps the first subscriber.
     let _ = match args.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.finish().with(filter).try_init(),
+        LogFormat::Json => builder.json().finish().with(filter).try_init(),
     };
     Ok(())
 }
@@ -118,6 +133,19 @@ impl std::io::Write for SinkWriter {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn rust_log_or_the_config_level() {
+        use tracing::Level;
+        let f = filter(false, None);
+        assert!(f.would_enable("falcon_agent::cycle", &Level::INFO) && !f.would_enable("x", &Level::DEBUG));
+        let f = filter(true, Some(" "));
+        assert!(f.would_enable("x", &Level::DEBUG));
+        let f = filter(false, Some("warn,falcon_transfer=debug"));
+        assert!(f.would_enable("falcon_transfer::lane", &Level::DEBUG) && !f.would_enable("hyper", &Level::INFO));
+        let f = filter(false, Some("=[bad"));
+        assert!(f.would_enable("x", &Level::INFO) && !f.would_enable("x", &Level::DEBUG), "bad RUST_LOG: the config");
+    }
 
     #[test]
     fn levels() {

@@ -10,7 +10,7 @@
   window.falconPlot = function (el, view, names, opts) {
     opts = opts || {};
     const scale = opts.scale || 1, unit = opts.unit || '';
-    const W = 640, H = 160, L = 48, B = 18, T = 6;
+    const W = 640, H = 160, L = 72, B = 18, T = 6;
     const times = (view && view.times) || [];
     names = (names || Object.keys((view && view.series) || {})).filter((n) => view && view.series && view.series[n]);
     if (times.length < 2 || names.length === 0) {
@@ -26,7 +26,7 @@
       '<line x1="' + L + '" y1="' + (H - B) + '" x2="' + W + '" y2="' + (H - B) + '" stroke="#ccc"/>' +
       '<text x="' + (L - 4) + '" y="' + (T + 10) + '" text-anchor="end" font-size="10">' + fmt(max) + unit + '</text>' +
       '<text x="' + (L - 4) + '" y="' + (H - B) + '" text-anchor="end" font-size="10">0</text>' +
-      '<text x="' + L + '" y="' + (H - 4) + '" font-size="10">-' + Math.round(span / 60) + ' min</text>' +
+      '<text x="' + L + '" y="' + (H - 4) + '" font-size="10">-' + (span < 120 ? span + ' s' : Math.round(span / 60) + ' min') + '</text>' +
       '<text x="' + W + '" y="' + (H - 4) + '" text-anchor="end" font-size="10">now</text>';
     let legend = '';
     names.forEach((n, i) => {
