@@ -26,9 +26,12 @@ pub struct CheckValue {
     pub timestamp: i64,
 }
 
+/// (metric, tags) -> (value, timestamp).
+type Last = BTreeMap<(String, String), (Option<f64>, i64)>;
+
 /// Last values by metric and tags.
 #[derive(Debug, Default)]
-pub struct CheckValues(Mutex<BTreeMap<(String, String), (Option<f64>, i64)>>);
+pub struct CheckValues(Mutex<Last>);
 
 impl CheckValues {
     /// Keeps the value of each item that is a check (`all`: every item is, as for shell checks).

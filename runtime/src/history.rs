@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(v.times, vec![20, 30, 40]);
         assert_eq!(v.series["a"], vec![Some(2.0), None, Some(4.0)]);
         assert_eq!(v.series["b"], vec![Some(5.0), None, Some(6.0)]);
-        assert_eq!(serde_json::to_string(&v).unwrap_or_default().contains("null"), true);
+        assert!(serde_json::to_string(&v).unwrap_or_default().contains("null"), "gaps are JSON nulls");
     }
 
     #[test]

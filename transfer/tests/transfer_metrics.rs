@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{config, local, start_sink, temp_config, transfer, wait_for};
+use common::{transfer, wait_for};
 use falcon_tests::http;
 use falcon_tests::prometheus::{Prometheus, PrometheusOptions};
 use falcon_tests::promtool::{sample, scrape};
@@ -11,19 +11,7 @@ use std::time::Duration;
 
 #[test]
 fn metrics_report_traffic_lanes_latency_and_pools_and_prometheus_scrapes_them() {
-    let sink = start_sink(local());
-    let down = local();
-    let down_addr = down.local_addr().expect("addr").to_string();
-    drop(down);
-    let cfg = temp_config(
-        "metrics",
-        &config(
-            &format!(r#""judge-00":"{}""#, sink.addr),
-            &format!(r#""graph-00":"{}","graph-01":"{down_addr}""#, sink.addr),
-            r#""connTimeout":300,"callTimeout":300,"#,
-            "",
-        ),
-    );
+    let (sink, cfg, _down) = common::config_with_a_node_down("metrics");
     let t = transfer(&cfg);
     let h = t.addr("http").to_string();
     // 40 valid items and 2 invalid ones (no metric; a bad counterType).

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{config, local, start_sink, temp_config, wait_for};
+use common::wait_for;
 use falcon_tests::daemon::Daemon;
 use falcon_tests::http;
 use serde_json::Value;
@@ -34,19 +34,7 @@ fn sum(view: &Value, series: &str) -> f64 {
 
 #[test]
 fn page_routes_show_traffic_lanes_and_a_node_that_is_down() {
-    let sink = start_sink(local());
-    let down = local();
-    let down_addr = down.local_addr().expect("addr").to_string();
-    drop(down);
-    let cfg = temp_config(
-        "page",
-        &config(
-            &format!(r#""judge-00":"{}""#, sink.addr),
-            &format!(r#""graph-00":"{}","graph-01":"{down_addr}""#, sink.addr),
-            r#""connTimeout":300,"callTimeout":300,"#,
-            "",
-        ),
-    );
+    let (sink, cfg, down_addr) = common::config_with_a_node_down("page");
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_falcon-transfer"));
     let t = Daemon::start_env(bin, &["-c", cfg.to_str().unwrap()], &[("FALCON_PAGE_STEP_MS", "1000")]).unwrap();
     let h = t.addr("http").to_string();

@@ -215,3 +215,22 @@ pub fn remote_write_requests(captured: &[Captured]) -> Vec<falcon_transfer::send
         })
         .collect()
 }
+
+/// A config (in a temp directory named after `name`) with judge-00 and graph-00 on a live sink and graph-01 on
+/// a port where nothing listens, short timeouts: the sink and graph-01's address.
+pub fn config_with_a_node_down(name: &str) -> (Sink, PathBuf, String) {
+    let sink = start_sink(local());
+    let down = local();
+    let down_addr = down.local_addr().expect("addr").to_string();
+    drop(down);
+    let cfg = temp_config(
+        name,
+        &config(
+            &format!(r#""judge-00":"{}""#, sink.addr),
+            &format!(r#""graph-00":"{}","graph-01":"{down_addr}""#, sink.addr),
+            r#""connTimeout":300,"callTimeout":300,"#,
+            "",
+        ),
+    );
+    (sink, cfg, down_addr)
+}
