@@ -3,6 +3,7 @@
 use clap::Parser;
 use falcon_agent::app::Agent;
 use falcon_agent::config::Config;
+use falcon_runtime::cli::fail;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -42,23 +43,16 @@ fn main() -> ExitCode {
     } else {
         match Config::load(&args.config) {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("falcon-agent: {e}");
-                return ExitCode::from(1);
-            }
+            Err(e) => return fail("falcon-agent", e),
         }
     };
     if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
-        eprintln!("falcon-agent: {e}");
-        return ExitCode::from(1);
+        return fail("falcon-agent", e);
     }
     // One thread does the work; collectors that may block (statfs, /proc scans) go to a few blocking threads.
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("falcon-agent: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-agent", format_args!("cannot start the runtime: {e}")),
     };
     rt.block_on(run(cfg, args))
 }
@@ -67,10 +61,7 @@ async fn run(cfg: Config, args: Args) -> ExitCode {
     let (trigger, shutdown) = falcon_runtime::shutdown::channel();
     let agent = match Agent::new(cfg, Some(args.config.clone()), trigger) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("falcon-agent: transfer.spool: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-agent", format_args!("transfer.spool: {e}")),
     };
     if args.check {
         return if falcon_agent::check::run(&agent).await { ExitCode::SUCCESS } else { ExitCode::from(1) };
@@ -84,10 +75,7 @@ async fn run(cfg: Config, args: Args) -> ExitCode {
     });
     let running = match falcon_agent::start(agent.clone(), shutdown.clone()).await {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("falcon-agent: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-agent", e),
     };
     // Stable lines tests and scripts read to find the port.
     if let Some(a) = running.http {

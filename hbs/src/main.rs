@@ -5,6 +5,7 @@ use falcon_hbs::admin::{Document, ExpressionDoc, Op, StrategyDoc};
 use falcon_hbs::config::Config;
 use falcon_hbs::state::Hbs;
 use falcon_hbs::store::Store;
+use falcon_runtime::cli::fail;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -193,31 +194,21 @@ fn main() -> ExitCode {
     }
     let cfg = match Config::load(&args.config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-hbs", e),
     };
     let db = match falcon_hbs::store::open(&cfg.database, cfg.max_conns) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("falcon-hbs: config key database: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-hbs", format_args!("config key database: {e}")),
     };
     if let Some(Command::Admin { what }) = args.command {
         return admin(&cfg, db.as_ref(), what);
     }
     if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
-        eprintln!("falcon-hbs: {e}");
-        return ExitCode::from(1);
+        return fail("falcon-hbs", e);
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("falcon-hbs: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-hbs", format_args!("cannot start the runtime: {e}")),
     };
     rt.block_on(serve(cfg, args.config, db))
 }
@@ -226,14 +217,8 @@ async fn serve(cfg: Config, path: PathBuf, db: Arc<dyn Store>) -> ExitCode {
     // The first load blocks on the database (a MySQL store runs its own client runtime).
     let hbs = match tokio::task::spawn_blocking(move || Hbs::new(cfg, Some(path), db)).await {
         Ok(Ok(h)) => h,
-        Ok(Err(e)) => {
-            eprintln!("falcon-hbs: {e}");
-            return ExitCode::from(1);
-        }
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            return ExitCode::from(1);
-        }
+        Ok(Err(e)) => return fail("falcon-hbs", e),
+        Err(e) => return fail("falcon-hbs", e),
     };
     // SIGHUP: the config file (and TLS certificates), then the portal database's snapshot.
     let reloading = hbs.clone();
@@ -252,10 +237,7 @@ async fn serve(cfg: Config, path: PathBuf, db: Arc<dyn Store>) -> ExitCode {
     let (trigger, shutdown) = falcon_runtime::shutdown::channel();
     let running = match falcon_hbs::start(hbs.clone(), shutdown).await {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-hbs", e),
     };
     eprintln!("falcon-hbs: listening rpc {}", running.rpc);
     if let Some(h) = running.http {
@@ -298,10 +280,7 @@ fn outcome<E: std::fmt::Display>(r: Result<String, E>) -> ExitCode {
             println!("{msg}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) => fail("falcon-hbs", e),
     }
 }
 
@@ -349,17 +328,11 @@ fn admin(cfg: &Config, db: &dyn Store, what: Admin) -> ExitCode {
         Admin::Import { file } => {
             let text = match std::fs::read(&file) {
                 Ok(t) => t,
-                Err(e) => {
-                    eprintln!("falcon-hbs: {}: {e}", file.display());
-                    return ExitCode::from(1);
-                }
+                Err(e) => return fail("falcon-hbs", format_args!("{}: {e}", file.display())),
             };
             match serde_json::from_slice::<Document>(&text) {
                 Ok(document) => Op::Import { document },
-                Err(e) => {
-                    eprintln!("falcon-hbs: {}: {e}", file.display());
-                    return ExitCode::from(1);
-                }
+                Err(e) => return fail("falcon-hbs", format_args!("{}: {e}", file.display())),
             }
         }
         Admin::Host { what: HostCmd::Add { hostname } } => Op::AddHost { hostname },
@@ -415,9 +388,6 @@ fn export(db: &dyn Store, show: impl FnOnce(&Document)) -> ExitCode {
             show(&d);
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("falcon-hbs: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) => fail("falcon-hbs", e),
     }
 }

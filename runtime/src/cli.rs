@@ -2,6 +2,7 @@
 //! reading the config file with a clear error naming it.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +92,12 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "array",
         serde_json::Value::Object(_) => "object",
     }
+}
+
+/// How every binary refuses to start: `<binary>: <why>` on stderr and exit status 1.
+pub fn fail(binary: &str, why: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{binary}: {why}");
+    ExitCode::from(1)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use clap::Parser;
 // exactly that (see docs/benchmarks.md for the measurement behind this choice).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use falcon_runtime::cli::fail;
 use falcon_transfer::app::App;
 use falcon_transfer::config::Config;
 use falcon_transfer::shards::Shards;
@@ -36,14 +37,10 @@ fn main() -> ExitCode {
     }
     let cfg = match Config::load(&args.config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("falcon-transfer: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-transfer", e),
     };
     if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
-        eprintln!("falcon-transfer: {e}");
-        return ExitCode::from(1);
+        return fail("falcon-transfer", e);
     }
     let workers = cfg.effective_workers();
     // Accepting, HTTP and signals run here; connections and send loops on the shards.
@@ -51,10 +48,7 @@ fn main() -> ExitCode {
     let shards = Shards::start(workers);
     let (control, shards) = match (control, shards) {
         (Ok(c), Ok(s)) => (c, Arc::new(s)),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("falcon-transfer: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        (Err(e), _) | (_, Err(e)) => return fail("falcon-transfer", format_args!("cannot start the runtime: {e}")),
     };
     // Connections are read on the shards and HTTP bodies here: each thread hands its freed pages back.
     for i in 0..shards.len() {
@@ -71,10 +65,7 @@ fn main() -> ExitCode {
 async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
     let app = match App::new(cfg, Some(path)) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("falcon-transfer: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-transfer", e),
     };
     let reloading = app.clone();
     falcon_runtime::hangup::on_hangup(move || {
@@ -83,10 +74,7 @@ async fn run(cfg: Config, path: PathBuf, shards: Arc<Shards>) -> ExitCode {
     });
     let running = match falcon_transfer::start(app, shards).await {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("falcon-transfer: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-transfer", e),
     };
     // Stable lines tests and scripts read to find the ports.
     for (what, addr) in

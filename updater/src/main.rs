@@ -1,6 +1,7 @@
 //! falcon-updater: `-c cfg.json` (ops-updater's keys, and ours) and `-v`.
 
 use clap::Parser;
+use falcon_runtime::cli::fail;
 use falcon_updater::config::Config;
 use falcon_updater::fetch::Fetcher;
 use falcon_updater::heartbeat::Updater;
@@ -39,21 +40,14 @@ fn main() -> ExitCode {
     }
     let cfg = match Config::load(&args.config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("falcon-updater: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-updater", e),
     };
     if let Err(e) = falcon_runtime::logging::init(cfg.debug, &args.log) {
-        eprintln!("falcon-updater: {e}");
-        return ExitCode::from(1);
+        return fail("falcon-updater", e);
     }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("falcon-updater: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail("falcon-updater", format_args!("cannot start the runtime: {e}")),
     };
     rt.block_on(run(cfg, args.config, args.now))
 }
@@ -66,10 +60,7 @@ async fn run(cfg: Config, path: PathBuf, now: bool) -> ExitCode {
     let tls = if tls_cfg.enabled() {
         match falcon_runtime::tls::ClientTls::new(&tls_cfg) {
             Ok(t) => Some(t as Arc<dyn falcon_proto::connect::Connector>),
-            Err(e) => {
-                eprintln!("falcon-updater: tls: {e}");
-                return ExitCode::from(1);
-            }
+            Err(e) => return fail("falcon-updater", format_args!("tls: {e}")),
         }
     } else {
         None
@@ -93,10 +84,7 @@ async fn run(cfg: Config, path: PathBuf, now: bool) -> ExitCode {
         let addr = falcon_runtime::listen::listen_addr(&cfg.http.listen);
         let listener = match tokio::net::TcpListener::bind(&addr).await {
             Ok(l) => l,
-            Err(e) => {
-                eprintln!("falcon-updater: http.listen {addr}: {e}");
-                return ExitCode::from(1);
-            }
+            Err(e) => return fail("falcon-updater", format_args!("http.listen {addr}: {e}")),
         };
         if let Ok(a) = listener.local_addr() {
             eprintln!("falcon-updater: listening http {a}");
