@@ -14,15 +14,7 @@ fn metrics_report_traffic_lanes_latency_and_pools_and_prometheus_scrapes_them() 
     let (sink, cfg, _down) = common::config_with_a_node_down("metrics");
     let t = transfer(&cfg);
     let h = t.addr("http").to_string();
-    // 40 valid items and 2 invalid ones (no metric; a bad counterType).
-    let mut items: Vec<String> = (0..40)
-        .map(|i| format!(r#"{{"endpoint":"h{i}","metric":"m","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":1795261500}}"#))
-        .collect();
-    items.push(r#"{"endpoint":"h","metric":"","value":1,"step":60,"counterType":"GAUGE","tags":""}"#.into());
-    items.push(r#"{"endpoint":"h","metric":"x","value":1,"step":60,"counterType":"NOPE","tags":""}"#.into());
-    let r = http::post_json(&h, "/api/push", &format!("[{}]", items.join(",")));
-    assert!(r.body.contains(r#""Total":42,"Invalid":2"#), "{}", r.body);
-    wait_for("all judge items delivered", || sink.judge_count() == 40);
+    common::push_40_valid_2_invalid(&h, &sink);
 
     let text = scrape(&h);
     let v = |s: &str| sample(&text, s).unwrap_or_else(|| panic!("no sample {s} in\n{text}"));

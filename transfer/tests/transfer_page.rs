@@ -54,15 +54,7 @@ fn page_routes_show_traffic_lanes_and_a_node_that_is_down() {
     assert_eq!(js.body, falcon_runtime::ui::PLOT_JS);
     assert_eq!(http::get(&h, "/nope").body, "404 page not found\n");
 
-    // 40 valid items and 2 invalid ones.
-    let mut items: Vec<String> = (0..40)
-        .map(|i| format!(r#"{{"endpoint":"h{i}","metric":"m","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":1795261500}}"#))
-        .collect();
-    items.push(r#"{"endpoint":"h","metric":"","value":1,"step":60,"counterType":"GAUGE","tags":""}"#.into());
-    items.push(r#"{"endpoint":"h","metric":"x","value":1,"step":60,"counterType":"NOPE","tags":""}"#.into());
-    let r = http::post_json(&h, "/api/push", &format!("[{}]", items.join(",")));
-    assert!(r.body.contains(r#""Total":42,"Invalid":2"#), "{}", r.body);
-    wait_for("all judge items delivered", || sink.judge_count() == 40);
+    common::push_40_valid_2_invalid(&h, &sink);
 
     // Lanes: the live judge node delivered everything; the graph node that is down backs off with its error.
     wait_for("the down node's lane backing off with an error", || {

@@ -234,3 +234,16 @@ pub fn config_with_a_node_down(name: &str) -> (Sink, PathBuf, String) {
     );
     (sink, cfg, down_addr)
 }
+
+/// Pushes 40 valid GAUGE items (endpoints h0..h39) and 2 invalid ones (no metric; a bad counterType) through
+/// `/api/push` and waits until the judge sink has the 40.
+pub fn push_40_valid_2_invalid(http_addr: &str, sink: &Sink) {
+    let mut items: Vec<String> = (0..40)
+        .map(|i| format!(r#"{{"endpoint":"h{i}","metric":"m","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":1795261500}}"#))
+        .collect();
+    items.push(r#"{"endpoint":"h","metric":"","value":1,"step":60,"counterType":"GAUGE","tags":""}"#.into());
+    items.push(r#"{"endpoint":"h","metric":"x","value":1,"step":60,"counterType":"NOPE","tags":""}"#.into());
+    let r = http::post_json(http_addr, "/api/push", &format!("[{}]", items.join(",")));
+    assert!(r.body.contains(r#""Total":42,"Invalid":2"#), "{}", r.body);
+    wait_for("all judge items delivered", || sink.judge_count() == 40);
+}
