@@ -97,7 +97,7 @@ pub fn build(stats: Arc<Stats>, sender: Arc<Sender>, budget: Arc<Budget>) -> Met
         s.gauges(
             "queue_capacity_items",
             "Items a lane's memory queue holds before spilling or dropping.",
-            &gauge(&|l| l.queue.capacity() as f64),
+            &gauge(&|l| l.queue.cap() as f64),
         )?;
         s.gauges(
             "lane_backing_off",

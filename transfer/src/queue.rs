@@ -16,11 +16,6 @@ pub struct SendQueue<T> {
 }
 
 impl<T> SendQueue<T> {
-    /// How many items it holds before refusing more.
-    pub fn capacity(&self) -> usize {
-        self.cap
-    }
-
     /// A queue holding at most `cap` items.
     pub fn new(cap: usize) -> Self {
         Self::with_batch(cap, 1)

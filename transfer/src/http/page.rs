@@ -89,7 +89,7 @@ impl LaneRow {
             node: lane.node.clone(),
             addr: public_addr(&lane.addr),
             queue: lane.queue.len(),
-            capacity: lane.queue.capacity(),
+            capacity: lane.queue.cap(),
             inflight: lane.inflight(),
             spool_bytes: spool.as_ref().map(|s| s.bytes),
             spool_items: spool.as_ref().map(|s| s.items),

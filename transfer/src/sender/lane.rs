@@ -425,6 +425,8 @@ impl Lane {
 /// Empties `lane` into `deliver` forever (the process ends it).
 pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolicy, stats: Arc<Stats>) {
     let slots = Arc::new(Semaphore::new(policy.concurrency.max(1)));
+    // The lane's latency series, looked up once rather than per batch.
+    let seconds = stats.send_seconds.get_or_create_owned(&vec![("output", lane.output.name().to_string())]);
     loop {
         // A full batch is sent at once; a partial one after LINGER (the queue wakes us only on a full batch).
         if !lane.draining.load(Relaxed) {
@@ -452,10 +454,10 @@ pub async fn run<D: Deliver>(lane: Arc<Lane>, deliver: Arc<D>, policy: LanePolic
             continue;
         }
         lane.inflight.fetch_add(batch.len(), Relaxed);
-        let (lane, deliver, stats) = (lane.clone(), deliver.clone(), stats.clone());
+        let (lane, deliver, stats, seconds) = (lane.clone(), deliver.clone(), stats.clone(), seconds.clone());
         tokio::spawn(async move {
             let n = batch.len();
-            deliver_batch(&lane, &*deliver, policy, &stats, batch).await;
+            deliver_batch(&lane, &*deliver, policy, &stats, &seconds, batch).await;
             lane.inflight.fetch_sub(n, Relaxed);
             drop(permit);
         });
@@ -467,10 +469,10 @@ async fn deliver_batch<D: Deliver>(
     deliver: &D,
     policy: LanePolicy,
     stats: &Stats,
+    seconds: &falcon_runtime::metrics::prometheus_client::metrics::histogram::Histogram,
     batch: Vec<Arc<Point>>,
 ) {
     let (ok, failed, dropped, requeued) = lane.output.counters(stats);
-    let seconds = stats.send_seconds.get_or_create_owned(&vec![("output", lane.output.name().to_string())]);
     let mut last = SendError::Transport("no attempt".into());
     for attempt in 0..policy.attempts.max(1) {
         if attempt > 0 {
