@@ -79,20 +79,19 @@ pub fn parse_sum_line<'a>(
 
 /// Checks `data` (the tarball named `file`) against a `.md5` file's text.
 pub fn check_md5(data: &[u8], md5_file: &str, file: &str) -> Result<(), VerifyError> {
-    let want = parse_sum_line("md5", md5_file, 32, file)?.to_ascii_lowercase();
-    let got = md5_hex(data);
-    if want != got {
-        return Err(VerifyError::Mismatch { kind: "md5", want, got });
-    }
-    Ok(())
+    check("md5", 32, md5_file, file, md5_hex(data))
 }
 
 /// Checks `data` against a `.sha256` file's text.
 pub fn check_sha256(data: &[u8], sha_file: &str, file: &str) -> Result<(), VerifyError> {
-    let want = parse_sum_line("sha256", sha_file, 64, file)?.to_ascii_lowercase();
-    let got = sha256_hex(data);
+    check("sha256", 64, sha_file, file, sha256_hex(data))
+}
+
+/// The sum a `<kind>` file's line gives for `file` (`hex_len` hex digits) against the one computed, `got`.
+fn check(kind: &'static str, hex_len: usize, sum_file: &str, file: &str, got: String) -> Result<(), VerifyError> {
+    let want = parse_sum_line(kind, sum_file, hex_len, file)?.to_ascii_lowercase();
     if want != got {
-        return Err(VerifyError::Mismatch { kind: "sha256", want, got });
+        return Err(VerifyError::Mismatch { kind, want, got });
     }
     Ok(())
 }
