@@ -10,6 +10,7 @@
 #   temporary directory and loopback ports; their system services are never started.
 # - chromium: the pages test (tests/pages_browser.rs) loads each binary's page in headless Chromium, with a fresh
 #   profile and no background networking; it is skipped with a message where Chromium is absent.
+# - dpkg-dev, binutils: scripts/deb.sh (the Debian package test) runs dpkg-shlibdeps and strips with objcopy.
 # - lintian, systemd (for systemd-analyze): the Debian package test (tests/deb_package.rs) lints the .debs that
 #   scripts/deb.sh makes and verifies their units; systemd-analyze only reads unit files, nothing is started.
 set -euo pipefail
@@ -31,6 +32,8 @@ have_victoria() { have_exe victoria-metrics; }
 have_influxdb() { have_exe influxd; }
 have_lintian() { have_exe lintian; }
 have_chromium() { have_exe chromium chromium-browser; }
+have_dpkg_dev() { have_exe dpkg-shlibdeps; }
+have_binutils() { have_exe objcopy; }
 have_systemd_analyze() { have_exe systemd-analyze; }
 
 missing=()
@@ -42,6 +45,8 @@ have_victoria || missing+=(victoria-metrics)
 have_influxdb || missing+=(influxdb)
 have_lintian || missing+=(lintian)
 have_chromium || missing+=(chromium)
+have_dpkg_dev || missing+=(dpkg-dev)
+have_binutils || missing+=(binutils)
 have_systemd_analyze || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -86,4 +91,6 @@ have_victoria || { echo "install-test-deps: victoria-metrics installed but victo
 have_influxdb || { echo "install-test-deps: influxdb installed but influxd not found" >&2; exit 1; }
 have_lintian || { echo "install-test-deps: lintian installed but not found" >&2; exit 1; }
 have_chromium || { echo "install-test-deps: chromium installed but not found" >&2; exit 1; }
+have_dpkg_dev || { echo "install-test-deps: dpkg-dev installed but dpkg-shlibdeps not found" >&2; exit 1; }
+have_binutils || { echo "install-test-deps: binutils installed but objcopy not found" >&2; exit 1; }
 have_systemd_analyze || { echo "install-test-deps: systemd installed but systemd-analyze not found" >&2; exit 1; }
