@@ -34,6 +34,8 @@ have_lintian() { have_exe lintian; }
 have_chromium() { have_exe chromium chromium-browser; }
 have_dpkg_dev() { have_exe dpkg-shlibdeps; }
 have_binutils() { have_exe objcopy; }
+# /bin/kill, which the packaged units' ExecReload names and systemd-analyze verify looks for.
+have_procps() { [ -x /bin/kill ] || [ -x /usr/bin/kill ]; }
 have_systemd_analyze() { have_exe systemd-analyze; }
 
 missing=()
@@ -47,6 +49,7 @@ have_lintian || missing+=(lintian)
 have_chromium || missing+=(chromium)
 have_dpkg_dev || missing+=(dpkg-dev)
 have_binutils || missing+=(binutils)
+have_procps || missing+=(procps)
 have_systemd_analyze || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -93,4 +96,5 @@ have_lintian || { echo "install-test-deps: lintian installed but not found" >&2;
 have_chromium || { echo "install-test-deps: chromium installed but not found" >&2; exit 1; }
 have_dpkg_dev || { echo "install-test-deps: dpkg-dev installed but dpkg-shlibdeps not found" >&2; exit 1; }
 have_binutils || { echo "install-test-deps: binutils installed but objcopy not found" >&2; exit 1; }
+have_procps || { echo "install-test-deps: procps installed but /bin/kill not found" >&2; exit 1; }
 have_systemd_analyze || { echo "install-test-deps: systemd installed but systemd-analyze not found" >&2; exit 1; }
