@@ -29,11 +29,8 @@ pub async fn run(agent: Arc<Agent>, mut shutdown: Shutdown) {
         // Three small /proc reads: done here rather than on a blocking thread, which would stay alive between
         // samples (a thread's stack for a few microseconds of work every 10 s).
         let values = read(&agent);
-        // Rates over milliseconds of the monotonic clock: a step is not measured as 9 or 11 s when the wall
-        // clock's second ticks over in between (and sub-second test steps still give rates).
-        let ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mut sample = values.gauges;
-        sample.extend(rates.update(ms, &values.counters).into_iter().map(|(n, v)| (n, v * 1000.0)));
+        sample.extend(rates.update(start.elapsed(), &values.counters));
         agent.history.push(falcon_runtime::timefmt::now_unix(), &sample);
     }
 }

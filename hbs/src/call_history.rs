@@ -25,19 +25,16 @@ pub async fn run(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
             _ = tick.tick() => {}
             _ = shutdown.wait() => return,
         }
-        let ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
-        sample(&hbs, &mut rates, ms, falcon_runtime::timefmt::now_unix());
+        sample(&hbs, &mut rates, start.elapsed(), falcon_runtime::timefmt::now_unix());
     }
 }
 
-/// One sample stamped `now`, `ms` milliseconds of the monotonic clock after the first: every method's calls per
-/// second since the previous sample (over the monotonic clock, so a step is not measured as 9 or 11 s when the
-/// wall clock's second ticks over in between, and sub-second test steps still give rates).
-pub fn sample(hbs: &Hbs, rates: &mut Rates, ms: i64, now: i64) {
+/// One sample stamped `now`, `at` after the sampler's start on the monotonic clock: every method's calls per
+/// second since the previous sample.
+pub fn sample(hbs: &Hbs, rates: &mut Rates, at: std::time::Duration, now: i64) {
     // Every method is counted from 0, so that its first calls already give a rate.
     let counts = hbs.calls.counts();
-    let per_s: Vec<(String, f64)> = rates.update(ms, &counts).into_iter().map(|(n, v)| (n, v * 1000.0)).collect();
-    hbs.call_history.push(now, &per_s);
+    hbs.call_history.push(now, &rates.update(at, &counts));
 }
 
 #[cfg(test)]
@@ -51,11 +48,11 @@ mod tests {
         let Ok(db) = Db::memory() else { panic!("memory database") };
         let Ok(hbs) = Hbs::new(Config::default(), None, Arc::new(db)) else { panic!("state") };
         let mut rates = Rates::default();
-        sample(&hbs, &mut rates, 0, 100);
+        sample(&hbs, &mut rates, std::time::Duration::ZERO, 100);
         for _ in 0..20 {
             drop(hbs.calls.start("Agent.ReportStatus"));
         }
-        sample(&hbs, &mut rates, 10_000, 110);
+        sample(&hbs, &mut rates, std::time::Duration::from_secs(10), 110);
         let v = hbs.call_history.view();
         assert_eq!(v.times, vec![100, 110]);
         assert_eq!(v.series["Agent.ReportStatus"], vec![None, Some(2.0)]);

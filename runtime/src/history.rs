@@ -119,22 +119,24 @@ impl History {
 /// Turns counters into per-second rates between two readings.
 #[derive(Debug, Default)]
 pub struct Rates {
-    last: HashMap<String, (i64, u64)>,
+    last: HashMap<String, (Duration, u64)>,
 }
 
 impl Rates {
     /// The per-second rate of each counter since its previous reading (none the first time, or when the
-    /// counter went backwards, as after a restart of what it counts).
-    pub fn update(&mut self, ts: i64, counters: &[(String, u64)]) -> Vec<(String, f64)> {
+    /// counter went backwards, as after a restart of what it counts). `at` is a monotonic time (elapsed since
+    /// the caller's start), so a step is not measured as 9 or 11 s when the wall clock's second ticks over in
+    /// between, and sub-second steps (tests) still give rates.
+    pub fn update(&mut self, at: Duration, counters: &[(String, u64)]) -> Vec<(String, f64)> {
         let mut out = Vec::with_capacity(counters.len());
         for (name, v) in counters {
             if let Some((t0, v0)) = self.last.get(name) {
-                if ts > *t0 && v >= v0 {
-                    out.push((name.clone(), (v - v0) as f64 / (ts - t0) as f64));
+                if at > *t0 && v >= v0 {
+                    out.push((name.clone(), (v - v0) as f64 / (at - *t0).as_secs_f64()));
                 }
             }
             if self.last.len() < MAX_SERIES * 4 || self.last.contains_key(name) {
-                self.last.insert(name.clone(), (ts, *v));
+                self.last.insert(name.clone(), (at, *v));
             }
         }
         out
@@ -184,9 +186,11 @@ mod tests {
     #[test]
     fn rates_between_readings() {
         let mut r = Rates::default();
-        assert!(r.update(0, &[("x".into(), 100)]).is_empty());
-        assert_eq!(r.update(10, &[("x".into(), 150)]), vec![("x".to_string(), 5.0)]);
-        assert!(r.update(20, &[("x".into(), 10)]).is_empty(), "a counter that went back gives no rate");
-        assert_eq!(r.update(30, &[("x".into(), 30)]), vec![("x".to_string(), 2.0)]);
+        let s = Duration::from_secs;
+        assert!(r.update(s(0), &[("x".into(), 100)]).is_empty());
+        assert_eq!(r.update(s(10), &[("x".into(), 150)]), vec![("x".to_string(), 5.0)]);
+        assert!(r.update(s(20), &[("x".into(), 10)]).is_empty(), "a counter that went back gives no rate");
+        assert_eq!(r.update(s(30), &[("x".into(), 30)]), vec![("x".to_string(), 2.0)]);
+        assert_eq!(r.update(Duration::from_millis(30_500), &[("x".into(), 31)]), vec![("x".to_string(), 2.0)]);
     }
 }

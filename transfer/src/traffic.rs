@@ -47,14 +47,10 @@ impl Traffic {
     /// Turns one reading of the counters, `elapsed` after the first, into rates stored at Unix time `unix`
     /// (none the first time).
     pub fn record(&self, rates: &mut Rates, elapsed: Duration, unix: i64, readings: &[(String, u64)]) {
-        // Rates divides by the difference of the times it is given: milliseconds of a monotonic clock, so a
-        // step is not measured as 9 or 11 s when the wall clock's second ticks over in between.
-        let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-        let per_ms = rates.update(ms, readings);
-        if per_ms.is_empty() && !readings.is_empty() {
+        let per_s = rates.update(elapsed, readings);
+        if per_s.is_empty() && !readings.is_empty() {
             return;
         }
-        let per_s: Vec<(String, f64)> = per_ms.into_iter().map(|(n, v)| (n, v * 1000.0)).collect();
         self.history.push(unix, &per_s);
     }
 }
