@@ -101,8 +101,8 @@ pub fn build(stats: Arc<Stats>, sender: Arc<Sender>, budget: Arc<Budget>) -> Met
         )?;
         s.gauges(
             "lane_backing_off",
-            "1 while a lane waits out a backoff after its peer could not be reached, else 0.",
-            &gauge(&|l| f64::from(u8::from(l.backing_off()))),
+            "1 while a lane's peer cannot be reached (from a failed attempt to the next delivery), else 0.",
+            &gauge(&|l| f64::from(u8::from(l.backoff().is_some()))),
         )?;
         let spools = sender.spool_stats();
         let spool = |f: &dyn Fn(&crate::spool::SpoolStats) -> f64| -> Vec<(Labels, f64)> {

@@ -380,11 +380,6 @@ impl Lane {
         self.paused.lock().unwrap_or_else(|e| e.into_inner()).until
     }
 
-    /// Whether the lane is waiting out a backoff after its peer could not be reached.
-    pub fn backing_off(&self) -> bool {
-        self.pause().is_some_and(|until| until > Instant::now())
-    }
-
     /// While the lane's peer cannot be reached (from a failure to the next delivery, pauses and the tries
     /// between them alike): since when, and how long until the next try.
     pub fn backoff(&self) -> Option<Backoff> {
