@@ -43,7 +43,9 @@ go_struct! {
         pub debug: bool = "debug",
         /// Non-empty: heartbeats only update existing hosts (hosts are managed elsewhere).
         pub hosts: String = "hosts",
-        /// Go's MySQL DSN (`user:password@tcp(host:3306)/falcon_portal?...`) or a SQLite file path.
+        /// Go's MySQL DSN (`user:password@tcp(host:3306)/falcon_portal?...`) or a SQLite file path; the HTTP
+        /// API shows the password masked.
+        #[serde(serialize_with = "crate::store::dsn::serialize_redacted")]
         pub database: String = "database",
         /// Most MySQL connections (unused with SQLite).
         pub max_conns: i64 = "maxConns" as "int",

@@ -140,6 +140,13 @@ fn http_routes(backend: Backend) {
     assert_eq!(http::get(h, "/agents").body, r#"{"msg":"success","data":["vm"]}"#);
     let reload = http::get(h, "/config/reload").body;
     assert!(reload.starts_with(r#"{"msg":"success","data":{"debug":false,"hosts":"","database":"#), "{reload}");
+    // Go shows the DSN whole; ours masks its password.
+    let shown: serde_json::Value = serde_json::from_str(&reload).unwrap();
+    let database = shown["data"]["database"].as_str().unwrap();
+    match backend {
+        Backend::Mysql => assert!(database.starts_with("falcon:******@tcp(127.0.0.1:"), "{database}"),
+        Backend::Sqlite => assert!(database.ends_with(".db") && !database.contains("******"), "{database}"),
+    }
 }
 
 both!(an_empty_database_answers_as_go_does, empty_database);

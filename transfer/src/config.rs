@@ -333,7 +333,8 @@ go_struct! {
     pub struct BasicAuth => "g.BasicAuth" {
         /// User.
         pub username: String = "username",
-        /// Password.
+        /// Password (`/config` shows it masked).
+        #[serde(serialize_with = "crate::shown::secret")]
         pub password: String = "password",
     }
 }
@@ -341,13 +342,17 @@ go_struct! {
 go_struct! {
     /// One remote-write endpoint.
     pub struct RemoteWriteEndpoint => "g.RemoteWriteEndpoint" {
-        /// `http://host:port/api/v1/write` (VictoriaMetrics, Prometheus with its receiver on, Mimir...).
+        /// `http://host:port/api/v1/write` (VictoriaMetrics, Prometheus with its receiver on, Mimir...);
+        /// `/config` shows it without its password and query values.
+        #[serde(serialize_with = "crate::shown::url")]
         pub url: String = "url",
-        /// Extra headers (`X-Scope-OrgID` for a multi-tenant Mimir...).
+        /// Extra headers (`X-Scope-OrgID` for a multi-tenant Mimir...); `/config` masks credential values.
+        #[serde(serialize_with = "crate::shown::headers")]
         pub headers: BTreeMap<String, String> = "headers",
         /// Basic authentication, when `username` is set.
         pub basic_auth: BasicAuth = "basicAuth",
-        /// A bearer token, when set.
+        /// A bearer token, when set (`/config` shows it masked).
+        #[serde(serialize_with = "crate::shown::secret")]
         pub bearer_token: String = "bearerToken",
     }
 }
@@ -432,13 +437,15 @@ go_struct! {
         pub max_conns: i64 = "maxConns" as "int",
         /// HTTP timeout, ms.
         pub timeout: i64 = "timeout" as "int",
-        /// `http://host:port`.
+        /// `http://host:port` (`/config` shows it without a password or query values).
+        #[serde(serialize_with = "crate::shown::url")]
         pub address: String = "address",
         /// Database.
         pub db: String = "db",
         /// User (basic authentication when set).
         pub username: String = "username",
-        /// Password.
+        /// Password (`/config` shows it masked, where HEAD shows it to any caller).
+        #[serde(serialize_with = "crate::shown::secret")]
         pub password: String = "password",
         /// Timestamp precision: `s` (HEAD's example), `ms`, `u` or `ns`.
         pub precision: String = "precision",

@@ -1,8 +1,9 @@
 //! The transfer's `/metrics`: what `/counter/*`, `/spool` and `/debug/connpool` show, as Prometheus series
 //! read at scrape time, plus the send-latency histogram the lanes feed.
 
-use crate::sender::lane::{public_addr, Output};
+use crate::sender::lane::Output;
 use crate::sender::Sender;
+use crate::shown::public_addr;
 use crate::stats::Stats;
 use falcon_runtime::budget::Budget;
 use falcon_runtime::metrics::{Labels, Metrics};

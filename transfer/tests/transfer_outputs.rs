@@ -219,3 +219,68 @@ fn remote_write_in_feeds_the_pipeline() {
     assert_eq!(counter(&h, "HttpRecvCnt"), 1);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn output_credentials_stay_out_of_the_api_the_logs_and_spool_names() {
+    // Nothing listens on `down`: deliveries fail, lanes back off with an error and spool what they hold.
+    let down = common::local().local_addr().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("falcon-secrets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let spool = format!(r#""spool":{{"dir":"{}"}}"#, dir.join("spool").display());
+    let url = format!("http://rw-user:url-secret@{down}/api/v1/write?token=query-secret");
+    let cfg = format!(
+        r#","remoteWrite":{{"enabled":true,"batch":10,"timeout":500,"maxConns":1,"queueSize":1,{spool},
+           "endpoints":[{{"url":"{url}","headers":{{"X-Scope-OrgID":"tenant-a","X-Api-Key":"header-secret"}},
+                          "basicAuth":{{"username":"rw-user","password":"basic-secret"}}}},
+                        {{"url":"http://{down}/api/v1/write","bearerToken":"bearer-secret"}}]}},
+           "influxdb":{{"enabled":true,"batch":10,"retry":1,"maxConns":1,"timeout":500,"queueSize":1,{spool},
+                        "address":"http://influx-user:influx-url-secret@{down}","db":"falcon",
+                        "username":"falcon","password":"influx-secret"}}"#
+    );
+    let t = transfer(&temp_config("secrets", &common::outputs_only(&cfg)));
+    let h = t.addr("http").to_string();
+    let items: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"endpoint":"web-01","metric":"m{i}","value":1,"step":60,"counterType":"GAUGE","tags":"","timestamp":1700000000}}"#))
+        .collect();
+    let r = http::post_json(&h, "/api/push", &format!("[{}]", items.join(",")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("items spooled by every lane", || {
+        let v: serde_json::Value = serde_json::from_str(&http::get(&h, "/spool").body).unwrap();
+        let lanes = v["data"].as_array().unwrap().clone();
+        lanes.len() == 3 && lanes.iter().all(|l| l["items"].as_u64().unwrap_or(0) > 0)
+    });
+    wait_for("every lane's last error", || {
+        let v: serde_json::Value = serde_json::from_str(&http::get(&h, "/page/lanes").body).unwrap();
+        v["data"]["lanes"].as_array().is_some_and(|l| l.len() == 3 && l.iter().all(|l| l["lastError"].is_string()))
+    });
+    let secrets = ["url-secret", "query-secret", "header-secret", "basic-secret", "bearer-secret", "influx-secret"];
+    let config = http::get(&h, "/config").body;
+    for path in ["/config", "/spool", "/page/lanes", "/metrics", "/counter/all", "/counter/extra"] {
+        let body = http::get(&h, path).body;
+        for s in secrets {
+            assert!(!body.contains(s), "{path} shows {s}: {body}");
+        }
+    }
+    // /config keeps its shape: who and where are shown, the secrets masked, the tenant header as it is.
+    let c: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let rw = &c["data"]["remoteWrite"]["endpoints"];
+    assert_eq!(rw[0]["url"], format!("http://rw-user:******@{down}/api/v1/write?token=******"));
+    assert_eq!(rw[0]["headers"], serde_json::json!({"X-Scope-OrgID":"tenant-a","X-Api-Key":"******"}));
+    assert_eq!(rw[0]["basicAuth"], serde_json::json!({"username":"rw-user","password":"******"}));
+    assert_eq!((rw[1]["bearerToken"].as_str(), rw[1]["basicAuth"]["password"].as_str()), (Some("******"), Some("")));
+    assert_eq!(c["data"]["influxdb"]["password"], "******");
+    assert_eq!(c["data"]["influxdb"]["address"], format!("http://influx-user:******@{down}"));
+    // The two endpoints of one public address keep two spools, and no directory name carries a secret.
+    let names: Vec<String> = std::fs::read_dir(dir.join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.iter().all(|n| secrets.iter().all(|s| !n.contains(s))), "{names:?}");
+    t.terminate();
+    let log = t.log();
+    for s in secrets {
+        assert!(!log.contains(s), "the log shows {s}: {log}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

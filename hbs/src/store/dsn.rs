@@ -43,6 +43,26 @@ pub fn is_dsn(database: &str) -> bool {
     database.contains('/') && (head.contains('@') || head.ends_with(')'))
 }
 
+/// `database` as the HTTP API shows it: a DSN's password as `******` (Go's `/config/reload` shows it whole); a
+/// file path as it is.
+pub fn redacted(database: &str) -> String {
+    if !is_dsn(database) {
+        return database.to_string();
+    }
+    let Some(slash) = database.rfind('/') else { return database.to_string() };
+    let head = &database[..slash];
+    // The same split as `parse`: the credentials end at the last '@', the user at the first ':'.
+    match head.rfind('@').and_then(|at| head[..at].find(':').map(|colon| (colon, at))) {
+        Some((colon, at)) => format!("{}:******{}", &database[..colon], &database[at..]),
+        None => database.to_string(),
+    }
+}
+
+/// `serialize_with` for `database`: [`redacted`].
+pub fn serialize_redacted<S: serde::Serializer>(database: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redacted(database))
+}
+
 /// A Go duration (`5s`, `500ms`, `1m30s`, `2h`); None if malformed.
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
@@ -162,6 +182,17 @@ mod tests {
         assert!(parse("u@udp(h)/d").unwrap_err().contains("udp"));
         assert!(parse("u@tcp(h/d").is_err());
         assert!(parse("u@tcp(h)/d?timeout=soon").unwrap_err().contains("timeout"));
+    }
+
+    #[test]
+    fn passwords_are_masked_when_shown() {
+        assert_eq!(
+            redacted("root:p@ss:w/rd@tcp(127.0.0.1:3306)/falcon_portal?loc=Local"),
+            "root:******@tcp(127.0.0.1:3306)/falcon_portal?loc=Local"
+        );
+        assert_eq!(redacted("root@tcp(db:3306)/falcon_portal"), "root@tcp(db:3306)/falcon_portal");
+        assert_eq!(redacted("./falcon_portal.db"), "./falcon_portal.db");
+        assert_eq!(redacted("/var/lib/falcon/portal.db"), "/var/lib/falcon/portal.db");
     }
 
     #[test]

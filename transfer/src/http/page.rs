@@ -2,8 +2,9 @@
 //! output lane's queue, spool, counts and state. The page is built once from `page.html` and the shared style;
 //! its data comes from `/page/traffic` (a [`falcon_runtime::history::HistoryView`]) and `/page/lanes`.
 
-use crate::sender::lane::{public_addr, Lane};
+use crate::sender::lane::Lane;
 use crate::sender::Sender;
+use crate::shown::public_addr;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;

@@ -18,6 +18,8 @@ pub struct NoReply(pub String);
 pub struct Poster {
     client: Client,
     url: hyper::Uri,
+    /// The URL as errors show it: without credentials or query.
+    shown: String,
     headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
     timeout: Duration,
 }
@@ -25,7 +27,8 @@ pub struct Poster {
 impl Poster {
     /// A poster to `url` with `headers`, keeping up to `max_idle` connections.
     pub fn new(url: &str, headers: &[(String, String)], timeout: Duration, max_idle: usize) -> Result<Self, String> {
-        let url: hyper::Uri = url.parse().map_err(|e| format!("url {url:?}: {e}"))?;
+        let shown = crate::shown::public_addr(url);
+        let url: hyper::Uri = url.parse().map_err(|e| format!("url {shown:?}: {e}"))?;
         let mut hs = Vec::new();
         for (k, v) in headers {
             let name = hyper::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
@@ -35,7 +38,7 @@ impl Poster {
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .pool_max_idle_per_host(max_idle)
             .build_http();
-        Ok(Poster { client, url, headers: hs, timeout })
+        Ok(Poster { client, url, shown, headers: hs, timeout })
     }
 
     /// The URL, for messages.
@@ -55,7 +58,7 @@ impl Poster {
                 req = req.header(k, v);
             }
             let req = req.body(Full::new(Bytes::from(body))).map_err(|e| NoReply(format!("request: {e}")))?;
-            let resp = self.client.request(req).await.map_err(|e| NoReply(format!("{}: {e}", self.url)))?;
+            let resp = self.client.request(req).await.map_err(|e| NoReply(format!("{}: {e}", self.shown)))?;
             let status = resp.status().as_u16();
             let text = match Limited::new(resp.into_body(), MAX_REPLY).collect().await {
                 Ok(b) => String::from_utf8_lossy(&b.to_bytes()).trim().to_string(),
@@ -65,7 +68,7 @@ impl Poster {
         };
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(NoReply(format!("{}: no reply in {:?}", self.url, self.timeout))),
+            Err(_) => Err(NoReply(format!("{}: no reply in {:?}", self.shown, self.timeout))),
         }
     }
 }

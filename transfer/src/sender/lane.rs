@@ -127,20 +127,6 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The longest last-error text a lane keeps, in characters (a peer's error text can be anything).
 pub const LAST_ERROR_MAX: usize = 300;
 
-/// An address as it may be shown (metric labels, the page): a URL without its user and password or its query
-/// (where tokens go); a plain `host:port` as it is.
-pub fn public_addr(addr: &str) -> String {
-    let no_query = addr.split(['?', '#']).next().unwrap_or("");
-    match no_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("{scheme}://{host}{path}")
-        }
-        None => no_query.to_string(),
-    }
-}
-
 /// The lane's pause after failures to reach its peer.
 #[derive(Debug, Default)]
 struct Pause {
@@ -228,7 +214,8 @@ pub struct Lane {
     pub output: Output,
     /// Node name (empty for tsdb and the relay).
     pub node: String,
-    /// Address (or a description for the relay).
+    /// Address (or a description for the relay) as shown in logs, metrics and pages: URLs without their
+    /// credentials or query ([`crate::shown::public_addr`]); the delivery keeps the real one.
     pub addr: String,
     /// The items waiting.
     pub queue: SendQueue<Arc<Point>>,
@@ -660,16 +647,5 @@ mod tests {
         assert_eq!((e.text.chars().count(), e.at), (LAST_ERROR_MAX, 7));
         assert!(e.text.starts_with("refused: xxx"));
         assert_eq!(LastError::new(&SendError::Transport("dial tcp: refused".into()), 1).text, "dial tcp: refused");
-    }
-
-    #[test]
-    fn public_addresses_have_no_secrets() {
-        assert_eq!(public_addr("10.0.0.2:8088"), "10.0.0.2:8088");
-        assert_eq!(
-            public_addr("https://u:secret@vm.example:8428/api/v1/write?token=abc"),
-            "https://vm.example:8428/api/v1/write"
-        );
-        assert_eq!(public_addr("http://h/x#frag"), "http://h/x");
-        assert_eq!(public_addr("http://user@h"), "http://h");
     }
 }

@@ -14,11 +14,13 @@ pub mod influxdb;
 pub mod lane;
 pub mod relay;
 pub mod remote_write;
+pub mod spool_dir;
 pub mod tsdb;
 
-use crate::config::{Config, SpoolConfig};
+use crate::config::Config;
 use crate::point::{CounterType, Point};
-use crate::spool::{Spool, SpoolError};
+use crate::shown::public_addr;
+use crate::spool::SpoolError;
 use crate::stats::{QueueLens, Stats};
 use crate::trace::Recorder;
 use falcon_proto::pool::{ConnPool, GobDialer, JsonRpcDialer, PoolConfig, TcpDialer};
@@ -27,19 +29,6 @@ use lane::{Lane, LanePolicy, Output};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Opens the spool of one lane, if the output has one: `<dir>/<output>[-<name>]`, with an even share of the
-/// output's byte bound.
-fn lane_spool(cfg: &SpoolConfig, output: Output, name: &str, lanes: usize) -> Result<Option<Spool>, SpoolError> {
-    let Some((dir, max_bytes)) = cfg.enabled() else { return Ok(None) };
-    let mut sub = output.name().to_string();
-    if !name.is_empty() {
-        sub.push('-');
-        sub.extend(name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }));
-    }
-    let share = max_bytes / lanes.max(1) as u64;
-    Spool::open(&std::path::Path::new(dir).join(sub), share).map(Some)
-}
 
 /// Why the outputs could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +48,7 @@ pub struct LaneSpool {
     pub output: &'static str,
     /// Node (sharded outputs).
     pub node: String,
-    /// Address or URL.
+    /// Address, or URL without credentials or query.
     pub addr: String,
     /// Directory.
     pub dir: String,
@@ -147,7 +136,7 @@ impl Sender {
                 let addrs = c.cluster_list.get(node).map(|n| n.addrs.clone()).unwrap_or_default();
                 let mut idx = Vec::new();
                 for addr in addrs {
-                    let spool = lane_spool(&c.spool, output, &format!("{node}@{addr}"), lane_count)?;
+                    let spool = spool_dir::open(&c.spool, output, &format!("{node}@{addr}"), None, lane_count)?;
                     let lane = Lane::with_spool(output, node, &addr, c.queue_size.max(1) as usize, policy.batch, spool);
                     let pool = pools
                         .entry(addr.clone())
@@ -179,7 +168,7 @@ impl Sender {
 
         let tsdb = cfg.tsdb.enabled.then(|| -> Result<_, SpoolError> {
             let t = &cfg.tsdb;
-            let spool = lane_spool(&t.spool, Output::Tsdb, "", 1)?;
+            let spool = spool_dir::open(&t.spool, Output::Tsdb, "", None, 1)?;
             let lane = Lane::with_spool(
                 Output::Tsdb,
                 "",
@@ -211,7 +200,7 @@ impl Sender {
                 "transfer cluster",
                 r.queue_size.max(1) as usize,
                 r.batch.max(1) as usize,
-                lane_spool(&r.spool, Output::Transfer, "", 1)?,
+                spool_dir::open(&r.spool, Output::Transfer, "", None, 1)?,
             );
             let pcfg = pool_cfg(r.max_conns, r.max_idle, r.conn_timeout, r.call_timeout);
             let connector = match r.tls.enabled() {
@@ -246,7 +235,7 @@ impl Sender {
         let relay = relay.transpose()?;
 
         let archive = cfg.archive().map(|a| -> Result<_, SpoolError> {
-            let spool = lane_spool(&a.spool, Output::Archive, "", 1)?;
+            let spool = spool_dir::open(&a.spool, Output::Archive, "", None, 1)?;
             let lane = Lane::with_spool(Output::Archive, "", &a.dir, a.queue_size as usize, a.batch as usize, spool);
             let policy =
                 LanePolicy { batch: a.batch as usize, concurrency: 1, attempts: 3, pause: Duration::from_millis(100) };
@@ -265,6 +254,7 @@ impl Sender {
                 attempts: 3,
                 pause: Duration::from_millis(100),
             };
+            let mut names = spool_dir::ShownNames::default();
             for e in &r.endpoints {
                 let timeout = Duration::from_millis(r.timeout as u64);
                 match remote_write::RemoteWriteDeliver::new(
@@ -275,11 +265,15 @@ impl Sender {
                     r.max_conns as usize,
                 ) {
                     Ok(d) => {
-                        let spool = lane_spool(&r.spool, Output::RemoteWrite, &e.url, r.endpoints.len())?;
+                        let shown = names.next(&e.url);
+                        // Earlier versions named the spool by the whole URL: only a URL with credentials or a
+                        // query had another name (otherwise it is this lane's or another lane's current one).
+                        let legacy = (public_addr(&e.url) != e.url).then_some(e.url.as_str());
+                        let spool = spool_dir::open(&r.spool, Output::RemoteWrite, &shown, legacy, r.endpoints.len())?;
                         let lane = Lane::with_spool(
                             Output::RemoteWrite,
                             "",
-                            &e.url,
+                            &shown,
                             r.queue_size as usize,
                             r.batch as usize,
                             spool,
@@ -288,16 +282,19 @@ impl Sender {
                         remote_write.push(lane);
                     }
                     // The config check refuses what would fail here; say it if something slipped through.
-                    Err(err) => tracing::error!(url = %e.url, error = %err, "remote write endpoint not usable"),
+                    Err(err) => {
+                        tracing::error!(url = %public_addr(&e.url), error = %err, "remote write endpoint not usable")
+                    }
                 }
             }
         }
 
         let influxdb = cfg.influxdb().map(|c| match influxdb::InfluxDeliver::new(c) {
             Ok(d) => {
-                let spool = lane_spool(&c.spool, Output::Influxdb, "", 1)?;
+                let spool = spool_dir::open(&c.spool, Output::Influxdb, "", None, 1)?;
+                let addr = public_addr(&c.address);
                 let lane =
-                    Lane::with_spool(Output::Influxdb, "", &c.address, c.queue_size as usize, c.batch as usize, spool);
+                    Lane::with_spool(Output::Influxdb, "", &addr, c.queue_size as usize, c.batch as usize, spool);
                 let policy = LanePolicy {
                     batch: c.batch as usize,
                     concurrency: c.max_conns as usize,
