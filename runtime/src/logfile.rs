@@ -6,7 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
@@ -22,11 +22,18 @@ pub struct LogFile {
     /// One rotation at a time; writers that find it taken go on writing to the file being rotated.
     rotating: Mutex<()>,
     rotations: AtomicU64,
+    /// The descriptor the file is put on: stderr's 2, but for the tests, which must not move their own stderr.
+    fd: RawFd,
 }
 
 impl LogFile {
     /// Opens (creating) `path` for appending and points stderr at it. `max_bytes` 0 means never rotate.
     pub fn open(path: &Path, max_bytes: u64, keep: u32) -> io::Result<LogFile> {
+        Self::open_on(path, max_bytes, keep, 2)
+    }
+
+    /// [`LogFile::open`] onto descriptor `fd` instead of stderr.
+    fn open_on(path: &Path, max_bytes: u64, keep: u32, fd: RawFd) -> io::Result<LogFile> {
         let f = LogFile {
             path: path.to_path_buf(),
             max_bytes,
@@ -34,6 +41,7 @@ impl LogFile {
             written: AtomicU64::new(0),
             rotating: Mutex::new(()),
             rotations: AtomicU64::new(0),
+            fd,
         };
         f.reopen()?;
         Ok(f)
@@ -57,7 +65,7 @@ impl LogFile {
         }
         let file = OpenOptions::new().create(true).append(true).open(&self.path)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        point_stderr_at(&file)?;
+        put_on(&file, self.fd)?;
         self.written.store(size, Relaxed);
         Ok(())
     }
@@ -113,10 +121,11 @@ fn ignore_missing(e: io::Error) -> io::Result<()> {
     }
 }
 
-fn point_stderr_at(file: &File) -> io::Result<()> {
-    // SAFETY: both descriptors are valid for the call (`file` is open and owned by the caller, 2 is stderr);
-    // dup2 replaces descriptor 2 atomically, so a concurrent write to stderr goes to the old or the new file.
-    let r = unsafe { nix::libc::dup2(file.as_raw_fd(), 2) };
+/// Makes descriptor `fd` (stderr's 2) refer to `file`.
+fn put_on(file: &File, fd: RawFd) -> io::Result<()> {
+    // SAFETY: both descriptors are valid for the call (`file` is open and owned by the caller, `fd` is stderr or
+    // the test's own); dup2 replaces `fd` atomically, so a concurrent write to it goes to the old or the new file.
+    let r = unsafe { nix::libc::dup2(file.as_raw_fd(), fd) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -128,18 +137,20 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    // These tests move the test process's stderr, so they only check the files' shapes, one test at a time.
+    // On a descriptor of the test's own (a copy of /dev/null to start with), never the process's stderr,
+    // which other tests and their children share.
     #[test]
     fn rotates_by_size_keeps_n_and_reopens() {
         let dir = std::env::temp_dir().join(format!("falcon-logfile-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("sub/x.log");
-        let saved = unsafe { nix::libc::dup(2) };
-        let f = LogFile::open(&path, 100, 2).expect("open");
+        let null = File::open("/dev/null").expect("null");
+        // SAFETY: `null` is open; the copy is owned by `out` from here on.
+        let mut out = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(nix::libc::dup(null.as_raw_fd())) };
+        let f = LogFile::open_on(&path, 100, 2, out.as_raw_fd()).expect("open");
         for round in 0..4 {
             for _ in 0..2 {
-                // Straight to descriptor 2: the test harness captures eprint!.
-                std::io::stderr().write_all(format!("{round}").repeat(60).as_bytes()).expect("write");
+                out.write_all(format!("{round}").repeat(60).as_bytes()).expect("write");
                 f.wrote(60);
             }
         }
@@ -152,10 +163,9 @@ mod tests {
         // Moved away by someone else, then reopened: writing goes on in a new file.
         std::fs::rename(&path, dir.join("moved")).expect("move");
         f.reopen().expect("reopen");
-        std::io::stderr().write_all(b"after").expect("write");
+        out.write_all(b"after").expect("write");
         f.wrote(5);
         assert_eq!(read(path.clone()), "after");
-        unsafe { nix::libc::dup2(saved, 2) };
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
