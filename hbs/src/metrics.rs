@@ -1,5 +1,6 @@
 //! The HBS's `/metrics`: JSON-RPC calls by method (count and latency), the portal cache's age and size, reload
-//! and database failures, the host-write queue, the agents heard from by version, and the buffer budget.
+//! and database failures, the host-write queue, the agents heard from by version, the updaters' heartbeats and
+//! tarball downloads, and the buffer budget.
 
 use crate::state::Hbs;
 use falcon_runtime::metrics::prometheus_client::metrics::counter::Counter;
@@ -69,6 +70,43 @@ pub struct CallTimer {
 impl Drop for CallTimer {
     fn drop(&mut self) {
         self.histogram.observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// What updaters asked of the HTTP port (ops-meta's routes).
+#[derive(Debug, Default)]
+pub struct UpdaterHttpStats {
+    /// `POST /heartbeat` answered 200.
+    heartbeats_ok: AtomicU64,
+    /// Refused as malformed (400: blank body, bad JSON, no hostname).
+    heartbeats_bad: AtomicU64,
+    /// Given up for the buffer budget (503).
+    heartbeats_refused: AtomicU64,
+    /// `GET /tarball/...`: [tarball, checksum line] x [served, not found].
+    files: [[AtomicU64; 2]; 2],
+    /// Bytes of the tarballs served (each counted whole when its reply starts).
+    tarball_bytes: AtomicU64,
+}
+
+impl UpdaterHttpStats {
+    /// Counts a heartbeat reply by its status.
+    pub fn heartbeat(&self, status: u16) {
+        match status {
+            200..=299 => &self.heartbeats_ok,
+            503 => &self.heartbeats_refused,
+            _ => &self.heartbeats_bad,
+        }
+        .fetch_add(1, Relaxed);
+    }
+
+    /// Counts a reply to `GET /tarball/<file>` by its status; `bytes` of a tarball served.
+    pub fn file(&self, file: &str, status: u16, bytes: u64) {
+        let checksum = file.ends_with(".md5") || file.ends_with(".sha256");
+        let served = (200..300).contains(&status);
+        self.files[usize::from(checksum)][usize::from(!served)].fetch_add(1, Relaxed);
+        if served && !checksum {
+            self.tarball_bytes.fetch_add(bytes, Relaxed);
+        }
     }
 }
 
@@ -155,6 +193,26 @@ pub fn build(hbs: Weak<Hbs>, calls: &CallStats, budget: Arc<falcon_runtime::budg
         s.gauge("agents_stale", "Agents without a report for three minutes.", stale)?;
         let by_version: Vec<(Labels, f64)> = versions.into_iter().map(|(v, n)| (vec![("version", v)], n)).collect();
         s.gauges("agents_by_version", "Agents that reported since start, by agent version.", &by_version)?;
+        let u = &h.updater_http;
+        let outcome = |o: &str, n: &AtomicU64| (vec![("outcome", o.to_string())], n.load(Relaxed));
+        s.counters(
+            "updater_heartbeats",
+            "Updater heartbeats (POST /heartbeat) by outcome: ok, bad_request (malformed), refused (buffer budget).",
+            &[
+                outcome("ok", &u.heartbeats_ok),
+                outcome("bad_request", &u.heartbeats_bad),
+                outcome("refused", &u.heartbeats_refused),
+            ],
+        )?;
+        let mut files = Vec::new();
+        for (k, kind) in ["tarball", "checksum"].iter().enumerate() {
+            for (o, outcome) in ["ok", "not_found"].iter().enumerate() {
+                let labels = vec![("kind", kind.to_string()), ("outcome", outcome.to_string())];
+                files.push((labels, u.files[k][o].load(Relaxed)));
+            }
+        }
+        s.counters("tarball_requests", "GET /tarball/ requests by kind (tarball, checksum) and outcome.", &files)?;
+        s.counter("tarball_bytes", "Bytes of agent tarballs served to updaters.", u.tarball_bytes.load(Relaxed))?;
         s.counter("accept_errors", "Failed accepts on the JSON-RPC listener.", falcon_proto::netutil::accept_errors())
     });
     m

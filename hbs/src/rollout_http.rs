@@ -32,8 +32,15 @@ fn go_error(status: StatusCode, msg: &str) -> Response {
     r
 }
 
-/// ops-meta's heartbeat: record what runs, answer what should.
+/// ops-meta's heartbeat, counted by outcome.
 async fn heartbeat(State(h): State<Arc<Hbs>>, headers: HeaderMap, body: Body) -> Response {
+    let r = heartbeat_reply(&h, headers, body).await;
+    h.updater_http.heartbeat(r.status().as_u16());
+    r
+}
+
+/// ops-meta's heartbeat: record what runs, answer what should.
+async fn heartbeat_reply(h: &Arc<Hbs>, headers: HeaderMap, body: Body) -> Response {
     if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim) == Some("0") {
         return go_error(StatusCode::BAD_REQUEST, "body is blank");
     }
@@ -121,12 +128,18 @@ impl http_body::Body for FileBody {
     }
 }
 
-/// A tarball from `tarballDir`, or its `md5sum`/`sha256sum` line (a file of that name beside it wins over the
-/// one computed).
+/// A tarball or checksum line, counted by kind and outcome.
 async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Response {
-    let Some((name, kind)) = tarball_request(&file) else {
-        return go_error(StatusCode::NOT_FOUND, "404 page not found");
-    };
+    let (r, bytes) = tarball_reply(&h, &file).await;
+    h.updater_http.file(&file, r.status().as_u16(), bytes);
+    r
+}
+
+/// A tarball from `tarballDir` (with its length), or its `md5sum`/`sha256sum` line (a file of that name beside it
+/// wins over the one computed).
+async fn tarball_reply(h: &Arc<Hbs>, file: &str) -> (Response, u64) {
+    let not_found = || (go_error(StatusCode::NOT_FOUND, "404 page not found"), 0);
+    let Some((name, kind)) = tarball_request(file) else { return not_found() };
     let dir = std::path::PathBuf::from(&h.config().tarball_dir);
     if kind == "tarball" {
         let opened = match tokio::fs::File::open(dir.join(name)).await {
@@ -137,12 +150,12 @@ async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Respons
             Ok((file, len)) => {
                 let mut r = Response::new(Body::new(FileBody { file, left: len }));
                 r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
-                r
+                (r, len)
             }
-            Err(_) => go_error(StatusCode::NOT_FOUND, "404 page not found"),
+            Err(_) => not_found(),
         };
     }
-    let (name, file) = (name.to_string(), file.clone());
+    let (name, file) = (name.to_string(), file.to_string());
     let h2 = h.clone();
     let result = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         if let Ok(given) = std::fs::read(dir.join(&file)) {
@@ -154,8 +167,8 @@ async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Respons
     })
     .await;
     match result {
-        Ok(Ok(text)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
-        _ => go_error(StatusCode::NOT_FOUND, "404 page not found"),
+        Ok(Ok(text)) => (([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(), 0),
+        _ => not_found(),
     }
 }
 

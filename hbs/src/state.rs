@@ -39,6 +39,8 @@ pub struct Hbs {
     pub updater_reports: crate::rollout::Reports,
     /// Checksums of served tarballs.
     pub checksums: crate::rollout::Checksums,
+    /// Updaters' heartbeats and downloads, for `/metrics`.
+    pub updater_http: crate::metrics::UpdaterHttpStats,
     /// JSON-RPC calls by method, for `/metrics`.
     pub calls: crate::metrics::CallStats,
     /// JSON-RPC calls per second by method, for the page ([`crate::call_history`]).
@@ -67,6 +69,7 @@ impl Hbs {
             rollout,
             updater_reports: Default::default(),
             checksums: Default::default(),
+            updater_http: Default::default(),
             cfg: RwLock::new(Arc::new(cfg)),
             path,
             store,

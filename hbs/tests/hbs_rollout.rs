@@ -50,4 +50,18 @@ fn heartbeat_answers_as_ops_meta_and_tarballs_are_named_strictly() {
     for bad in ["/tarball/..%2Fhbs.db", "/tarball/hbs.db", "/tarball/missing-1.tar.gz", "/tarball/.a-1.tar.gz"] {
         assert_eq!(http::get(&h, bad).status, 404, "{bad}");
     }
+
+    // /metrics counts what the updaters asked: two heartbeats answered, three malformed; one tarball of 3 bytes,
+    // two checksum lines, four names refused.
+    let text = falcon_tests::promtool::scrape(&h);
+    falcon_tests::promtool::check_metrics(&text).unwrap_or_else(|e| panic!("{e}"));
+    let get = |series: &str| falcon_tests::promtool::sample(&text, series);
+    assert_eq!(get(r#"falcon_hbs_updater_heartbeats_total{outcome="ok"}"#), Some(2.0));
+    assert_eq!(get(r#"falcon_hbs_updater_heartbeats_total{outcome="bad_request"}"#), Some(3.0));
+    assert_eq!(get(r#"falcon_hbs_updater_heartbeats_total{outcome="refused"}"#), Some(0.0));
+    assert_eq!(get(r#"falcon_hbs_tarball_requests_total{kind="tarball",outcome="ok"}"#), Some(1.0));
+    assert_eq!(get(r#"falcon_hbs_tarball_requests_total{kind="tarball",outcome="not_found"}"#), Some(4.0));
+    assert_eq!(get(r#"falcon_hbs_tarball_requests_total{kind="checksum",outcome="ok"}"#), Some(2.0));
+    assert_eq!(get(r#"falcon_hbs_tarball_requests_total{kind="checksum",outcome="not_found"}"#), Some(0.0));
+    assert_eq!(get("falcon_hbs_tarball_bytes_total"), Some(3.0));
 }
