@@ -42,7 +42,8 @@ pub async fn update(dir: &Path, repo: &str, timeout: Duration) -> Result<(), Str
         git(dir, &["pull"], timeout).await.map_err(|e| format!("git pull in dir:{} fail. error: {e}", dir.display()))
     } else {
         let base = dir.file_name().and_then(|b| b.to_str()).unwrap_or("plugin").to_string();
-        git(&parent, &["clone", repo, &base], timeout)
+        // `--`: a `plugin.git` value starting with '-' is a repository, never an option to git.
+        git(&parent, &["clone", "--", repo, &base], timeout)
             .await
             .map_err(|e| format!("git clone in dir:{} fail. error: {e}", parent.display()))
     }
@@ -56,4 +57,22 @@ pub async fn reset(dir: &Path, timeout: Duration) -> Result<(), String> {
     git(dir, &["reset", "--hard"], timeout)
         .await
         .map_err(|e| format!("git reset --hard in dir:{} fail. error: {e}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_repository_that_looks_like_an_option_is_taken_as_a_repository() {
+        let root = std::env::temp_dir().join(format!("falcon-git-opt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let marker = root.join("ran");
+        let repo = format!("--upload-pack=touch {}", marker.display());
+        let e = update(&root.join("plugin"), &repo, Duration::from_secs(30)).await.unwrap_err();
+        // git looked for a repository of that name (and did not find one) instead of taking an option.
+        assert!(e.contains("--upload-pack=touch"), "{e}");
+        assert!(!marker.exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
