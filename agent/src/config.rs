@@ -20,7 +20,8 @@ go_struct! {
         pub enabled: bool = "enabled",
         /// The git checkout of the plugin repository (relative paths are relative to the working directory).
         pub dir: String = "dir",
-        /// The repository `/plugin/update` clones.
+        /// The repository `/plugin/update` clones (`/config/reload` shows a URL's password and query masked).
+        #[serde(serialize_with = "falcon_runtime::redact::url")]
         pub git: String = "git",
         /// Where each plugin's stderr is written.
         pub logs: String = "logs",

@@ -159,7 +159,8 @@ fn admin_routes_take_a_bearer_token_and_can_require_it() {
     let state = Arc::new(Mutex::new(HbsState { trustable: "127.0.0.1".into(), ..Default::default() }));
     let (hbs, _s) = fake_hbs(&rt, state);
     let http_cfg = r#","http":{"enabled":true,"listen":"127.0.0.1:0","token":"ag-t0k3n-zz","tokenRequired":true}"#;
-    let cfg = config(&hbs, &[&transfer.addr], r#"{"enabled":false}"#, http_cfg);
+    let plugin = r#"{"enabled":false,"git":"https://pl-user:git-s3cret@git.example/plugins.git"}"#;
+    let cfg = config(&hbs, &[&transfer.addr], plugin, http_cfg);
     let agent = start_agent(&dir, &cfg);
     let h = agent.addr("http").to_string();
     let with = |token: &str, path: &str| {
@@ -174,5 +175,7 @@ fn admin_routes_take_a_bearer_token_and_can_require_it() {
     let r = with("ag-t0k3n-zz", "/config/reload");
     assert!(r.body.starts_with(r#"{"msg":"success","data":{"#), "{}", r.body);
     assert!(!r.body.contains("ag-t0k3n-zz"), "the token is never shown: {}", r.body);
+    assert!(r.body.contains(r#""git":"https://pl-user:******@git.example/plugins.git""#), "{}", r.body);
+    assert!(!r.body.contains("git-s3cret"), "a repository URL's password is not shown: {}", r.body);
     assert!(!agent.log().contains("ag-t0k3n-zz"), "the token is never logged");
 }

@@ -11,7 +11,8 @@
 //! - [`latest`]: the last event of a kind (a send, an error) with its time, for pages.
 //! - [`timefmt`]: Go's `2006-01-02 15:04:05` local timestamps.
 //! - [`body`]: reading a JSON request body that is refused at its first bad byte.
-//! - [`auth`]: who may call a state-changing HTTP route.
+//! - [`auth`]: who may call a state-changing HTTP route; [`redact`]: addresses and secrets as replies and logs
+//!   may show them.
 //! - [`tls`]: the opt-in TLS of the JSON-RPC links.
 //! - [`buffers`]: the config of the process's budget for bytes buffered from clients.
 //! - [`alloc`]: allocator settings that give freed buffers back.
@@ -37,6 +38,7 @@ pub mod logging;
 pub mod metrics;
 pub mod metrics_process;
 pub mod outcomes;
+pub mod redact;
 pub mod render;
 pub mod timefmt;
 pub mod tls;

@@ -334,7 +334,7 @@ go_struct! {
         /// User.
         pub username: String = "username",
         /// Password (`/config` shows it masked).
-        #[serde(serialize_with = "crate::shown::secret")]
+        #[serde(serialize_with = "falcon_runtime::redact::secret")]
         pub password: String = "password",
     }
 }
@@ -344,15 +344,15 @@ go_struct! {
     pub struct RemoteWriteEndpoint => "g.RemoteWriteEndpoint" {
         /// `http://host:port/api/v1/write` (VictoriaMetrics, Prometheus with its receiver on, Mimir...);
         /// `/config` shows it without its password and query values.
-        #[serde(serialize_with = "crate::shown::url")]
+        #[serde(serialize_with = "falcon_runtime::redact::url")]
         pub url: String = "url",
         /// Extra headers (`X-Scope-OrgID` for a multi-tenant Mimir...); `/config` masks credential values.
-        #[serde(serialize_with = "crate::shown::headers")]
+        #[serde(serialize_with = "falcon_runtime::redact::headers")]
         pub headers: BTreeMap<String, String> = "headers",
         /// Basic authentication, when `username` is set.
         pub basic_auth: BasicAuth = "basicAuth",
         /// A bearer token, when set (`/config` shows it masked).
-        #[serde(serialize_with = "crate::shown::secret")]
+        #[serde(serialize_with = "falcon_runtime::redact::secret")]
         pub bearer_token: String = "bearerToken",
     }
 }
@@ -438,14 +438,14 @@ go_struct! {
         /// HTTP timeout, ms.
         pub timeout: i64 = "timeout" as "int",
         /// `http://host:port` (`/config` shows it without a password or query values).
-        #[serde(serialize_with = "crate::shown::url")]
+        #[serde(serialize_with = "falcon_runtime::redact::url")]
         pub address: String = "address",
         /// Database.
         pub db: String = "db",
         /// User (basic authentication when set).
         pub username: String = "username",
         /// Password (`/config` shows it masked, where HEAD shows it to any caller).
-        #[serde(serialize_with = "crate::shown::secret")]
+        #[serde(serialize_with = "falcon_runtime::redact::secret")]
         pub password: String = "password",
         /// Timestamp precision: `s` (HEAD's example), `ms`, `u` or `ns`.
         pub precision: String = "precision",

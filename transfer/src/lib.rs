@@ -13,7 +13,6 @@
 //! - [`app`]: the shared state; [`start`] binds the listeners, [`Running::shutdown`] drains.
 //! - [`shards`]: one single-threaded runtime per worker thread; connections and send loops live on them.
 //! - [`spool`]: a lane's on-disk overflow, so a peer that is down costs disk, not data.
-//! - [`shown`]: addresses and credentials as the API, labels and spool names may show them.
 //! - [`alloc`]: allocator settings that give a flood's memory back once it is over.
 
 pub mod alloc;
@@ -26,7 +25,6 @@ pub mod queue;
 pub mod receiver;
 pub mod sender;
 pub mod shards;
-pub mod shown;
 pub mod spool;
 pub mod stats;
 pub mod trace;

@@ -3,10 +3,10 @@
 
 use crate::sender::lane::Output;
 use crate::sender::Sender;
-use crate::shown::public_addr;
 use crate::stats::Stats;
 use falcon_runtime::budget::Budget;
 use falcon_runtime::metrics::{Labels, Metrics};
+use falcon_runtime::redact::public_addr;
 use std::sync::Arc;
 
 /// Every output, in the order series are listed.

@@ -3,12 +3,14 @@
 
 use bytes::Bytes;
 use falcon_proto::connect::{BoxStream, Connector};
+use falcon_runtime::redact::public_addr;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Why a request failed.
+/// Why a request failed. URLs in the texts are shown without their query (a signed tarball URL's token would
+/// otherwise reach the log and `/status`).
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The URL is not `http://host[:port]/path` or `https://...`.
@@ -71,7 +73,7 @@ pub fn parse_url(url: &str) -> Result<Url, FetchError> {
     } else if let Some(r) = url.strip_prefix("http://") {
         (false, r)
     } else if url.contains("://") {
-        return Err(FetchError::Url(url.into()));
+        return Err(FetchError::Url(public_addr(url)));
     } else {
         (false, url)
     };
@@ -80,7 +82,7 @@ pub fn parse_url(url: &str) -> Result<Url, FetchError> {
         None => (rest, "/"),
     };
     if authority.is_empty() || authority.contains(['@', ' ']) || path.contains([' ', '\r', '\n']) {
-        return Err(FetchError::Url(url.into()));
+        return Err(FetchError::Url(public_addr(url)));
     }
     // A port is present when the part after the last ':' is digits and not inside an IPv6 literal.
     let has_port = authority.rsplit_once(':').is_some_and(|(h, p)| {
@@ -116,15 +118,15 @@ impl Fetcher {
         let timeout = self.timeout;
         match tokio::time::timeout(timeout, self.exchange(url, body)).await {
             Ok(r) => r,
-            Err(_) => Err(FetchError::Timeout { url: url.into(), timeout }),
+            Err(_) => Err(FetchError::Timeout { url: public_addr(url), timeout }),
         }
     }
 
     async fn exchange(&self, url: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>, FetchError> {
         let u = parse_url(url)?;
-        let transport = |why: String| FetchError::Transport { url: url.into(), why };
+        let transport = |why: String| FetchError::Transport { url: public_addr(url), why };
         let stream: BoxStream = if u.https {
-            let tls = self.tls.as_ref().ok_or_else(|| FetchError::NoTls(url.into()))?;
+            let tls = self.tls.as_ref().ok_or_else(|| FetchError::NoTls(public_addr(url)))?;
             tls.connect(&u.addr).await.map_err(|e| transport(e.to_string()))?
         } else {
             Box::new(falcon_proto::connect::tcp(&u.addr).await.map_err(|e| transport(e.to_string()))?)
@@ -146,7 +148,7 @@ impl Fetcher {
         let status = resp.status().as_u16();
         if status != 200 {
             driver.abort();
-            return Err(FetchError::Status { url: url.into(), status });
+            return Err(FetchError::Status { url: public_addr(url), status });
         }
         let declared = resp
             .headers()
@@ -155,7 +157,7 @@ impl Fetcher {
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.max_bytes as u64) {
             driver.abort();
-            return Err(FetchError::TooLarge { url: url.into(), max: self.max_bytes });
+            return Err(FetchError::TooLarge { url: public_addr(url), max: self.max_bytes });
         }
         let mut body = resp.into_body();
         let mut out = Vec::with_capacity(declared.unwrap_or(0).min(self.max_bytes as u64) as usize);
@@ -164,7 +166,7 @@ impl Fetcher {
             if let Ok(chunk) = frame.into_data() {
                 if out.len() + chunk.len() > self.max_bytes {
                     driver.abort();
-                    return Err(FetchError::TooLarge { url: url.into(), max: self.max_bytes });
+                    return Err(FetchError::TooLarge { url: public_addr(url), max: self.max_bytes });
                 }
                 out.extend_from_slice(&chunk);
             }
@@ -237,6 +239,9 @@ mod tests {
             fetcher(100).get(&format!("http://{missing}/x")).await,
             Err(FetchError::Status { status: 404, .. })
         ));
+        // A signed URL's token stays out of the error text (the log, /status).
+        let e = fetcher(100).get(&format!("http://{missing}/x?token=t0k")).await.unwrap_err().to_string();
+        assert_eq!(e, format!("http://{missing}/x: HTTP 404"));
         let silent = server(None).await;
         assert!(matches!(fetcher(100).get(&format!("http://{silent}/x")).await, Err(FetchError::Timeout { .. })));
         assert!(matches!(fetcher(100).get("https://127.0.0.1:1/x").await, Err(FetchError::NoTls(_))));

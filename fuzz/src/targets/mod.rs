@@ -139,7 +139,7 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "hbs_config",
-        covers: "falcon_hbs::config::Config::from_bytes (decode, validate, DSN check), its JSON decoding back to the same config",
+        covers: "falcon_hbs::config::Config::from_bytes (decode, validate, DSN check), its JSON decoding back to the same config (the DSN's password masked)",
         run: hbs_config::run,
         dict: dict::CONFIG,
         max_len: 4 << 10,

@@ -53,7 +53,7 @@ pub fn redacted(database: &str) -> String {
     let head = &database[..slash];
     // The same split as `parse`: the credentials end at the last '@', the user at the first ':'.
     match head.rfind('@').and_then(|at| head[..at].find(':').map(|colon| (colon, at))) {
-        Some((colon, at)) => format!("{}:******{}", &database[..colon], &database[at..]),
+        Some((colon, at)) => format!("{}:{}{}", &database[..colon], falcon_runtime::redact::MASK, &database[at..]),
         None => database.to_string(),
     }
 }

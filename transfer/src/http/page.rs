@@ -4,10 +4,10 @@
 
 use crate::sender::lane::Lane;
 use crate::sender::Sender;
-use crate::shown::public_addr;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
+use falcon_runtime::redact::public_addr;
 use serde::Serialize;
 use std::sync::OnceLock;
 

@@ -27,7 +27,7 @@ pub struct Poster {
 impl Poster {
     /// A poster to `url` with `headers`, keeping up to `max_idle` connections.
     pub fn new(url: &str, headers: &[(String, String)], timeout: Duration, max_idle: usize) -> Result<Self, String> {
-        let shown = crate::shown::public_addr(url);
+        let shown = falcon_runtime::redact::public_addr(url);
         let url: hyper::Uri = url.parse().map_err(|e| format!("url {shown:?}: {e}"))?;
         let mut hs = Vec::new();
         for (k, v) in headers {

@@ -215,7 +215,7 @@ pub struct Lane {
     /// Node name (empty for tsdb and the relay).
     pub node: String,
     /// Address (or a description for the relay) as shown in logs, metrics and pages: URLs without their
-    /// credentials or query ([`crate::shown::public_addr`]); the delivery keeps the real one.
+    /// credentials or query ([`falcon_runtime::redact::public_addr`]); the delivery keeps the real one.
     pub addr: String,
     /// The items waiting.
     pub queue: SendQueue<Arc<Point>>,

@@ -19,12 +19,12 @@ pub mod tsdb;
 
 use crate::config::Config;
 use crate::point::{CounterType, Point};
-use crate::shown::public_addr;
 use crate::spool::SpoolError;
 use crate::stats::{QueueLens, Stats};
 use crate::trace::Recorder;
 use falcon_proto::pool::{ConnPool, GobDialer, JsonRpcDialer, PoolConfig, TcpDialer};
 use falcon_proto::ring::HashRing;
+use falcon_runtime::redact::public_addr;
 use lane::{Lane, LanePolicy, Output};
 use std::collections::BTreeMap;
 use std::sync::Arc;

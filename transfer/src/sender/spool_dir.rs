@@ -7,8 +7,8 @@
 
 use super::lane::Output;
 use crate::config::SpoolConfig;
-use crate::shown::public_addr;
 use crate::spool::{Spool, SpoolError};
+use falcon_runtime::redact::public_addr;
 use std::collections::HashMap;
 use std::path::Path;
 
