@@ -171,9 +171,7 @@ async fn config_reload(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     hbs: Arc<Hbs>,
-    mut shutdown: falcon_runtime::shutdown::Shutdown,
+    shutdown: falcon_runtime::shutdown::Shutdown,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(hbs).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.wait().await })
-        .await
+    falcon_runtime::http_serve::serve(listener, router(hbs), shutdown).await
 }

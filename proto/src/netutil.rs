@@ -19,6 +19,18 @@ pub fn accept_errors() -> u64 {
     ACCEPT_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Counts and logs (at a bounded rate) a failed accept; returns the pause before the next one.
+pub fn accept_failed(e: &std::io::Error, failures: &mut u32, what: &str) -> Duration {
+    // Usually EMFILE or ENFILE; back off instead of spinning, count it, and say it now and then.
+    ACCEPT_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pause = accept_backoff(*failures);
+    *failures = failures.saturating_add(1);
+    if let Some(n) = ACCEPT_ERROR_LOG.check() {
+        tracing::warn!(error = %e, suppressed = n, pause_ms = pause.as_millis() as u64, "{what}: accept failed (open-file limit?); backing off");
+    }
+    pause
+}
+
 /// The pause after the `n`th accept failure in a row: 50 ms doubling to 1 s, so a listener at the open-file
 /// limit waits for descriptors to free up instead of spinning on a listen queue it cannot drain.
 fn accept_backoff(n: u32) -> Duration {
@@ -51,13 +63,7 @@ pub async fn accept_loop<F, Fut>(
                 x
             }
             Err(e) => {
-                // Usually EMFILE or ENFILE; back off instead of spinning, count it, and say it now and then.
-                ACCEPT_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let pause = accept_backoff(failures);
-                failures = failures.saturating_add(1);
-                if let Some(n) = ACCEPT_ERROR_LOG.check() {
-                    tracing::warn!(error = %e, suppressed = n, pause_ms = pause.as_millis() as u64, "{what}: accept failed (open-file limit?); backing off");
-                }
+                let pause = accept_failed(&e, &mut failures, what);
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
                     _ = shutdown.wait() => return,

@@ -4,7 +4,8 @@
 //! - [`logging`]: one setup of the log output for all of them (text or JSON, stderr or a rotated [`logfile`]).
 //! - [`hangup`]: SIGHUP reopens the log file and reloads the config.
 //! - [`listen`]: Go-style listen addresses (`:6030`).
-//! - [`render`]: Go's HTTP envelopes (`{"msg":"success","data":...}`).
+//! - [`render`]: Go's HTTP envelopes (`{"msg":"success","data":...}`); [`http_serve`]: serving a router with
+//!   bounded and idle-closed connections.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format, with [`metrics_process`]' `process_*` series.
 //! - [`outcomes`]: bounded counts of outcomes per subject, for metrics.
 //! - [`history`], [`ui`]: the last hour of a few numbers, and the plot script and style of the binaries' pages.
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod exec;
 pub mod hangup;
 pub mod history;
+pub mod http_serve;
 pub mod latest;
 pub mod listen;
 pub mod logfile;

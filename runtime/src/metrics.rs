@@ -49,6 +49,7 @@ impl Metrics {
                 &[(vec![("version", version.clone())], 1.0)],
             )
         });
+        m.collect(collect_http);
         m
     }
 
@@ -165,6 +166,24 @@ impl Collector for FnCollector {
     fn encode(&self, enc: DescriptorEncoder) -> fmt::Result {
         (self.0)(&mut Scrape { enc })
     }
+}
+
+/// The HTTP listeners' connections ([`crate::http_serve`]), as every binary reports them.
+fn collect_http(s: &mut Scrape<'_>) -> fmt::Result {
+    use std::sync::atomic::Ordering::Relaxed;
+    let c = crate::http_serve::stats();
+    s.gauge("http_connections_open", "HTTP connections open now.", c.open.load(Relaxed) as f64)?;
+    s.counter("http_connections_accepted", "HTTP connections accepted and served.", c.accepted.load(Relaxed))?;
+    s.counter(
+        "http_connections_rejected",
+        "HTTP connections closed at once because the listener had its most (1024) open.",
+        c.rejected.load(Relaxed),
+    )?;
+    s.counter(
+        "http_connections_idle_closed",
+        "HTTP connections closed after 300 to 600 s without a byte read or written.",
+        c.idle_closed.load(Relaxed),
+    )
 }
 
 /// The process's buffer budget (`falcon-base`'s), as every binary reports it.

@@ -154,11 +154,9 @@ pub async fn start(app: Arc<App>, shards: Arc<Shards>) -> Result<Running, StartE
     }
     if let Some(l) = http {
         running.http = l.local_addr().ok();
-        let router = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let mut sd = sd.clone();
+        let (router, sd) = (http::router(app.clone()), sd.clone());
         tokio::spawn(async move {
-            let serve = axum::serve(l, router).with_graceful_shutdown(async move { sd.wait().await });
-            if let Err(e) = serve.await {
+            if let Err(e) = falcon_runtime::http_serve::serve(l, router, sd).await {
                 tracing::error!(error = %e, "http server failed");
             }
         });

@@ -38,6 +38,10 @@ fn metrics_report_traffic_lanes_latency_and_pools_and_prometheus_scrapes_them() 
     assert!(pooled.is_some_and(|n| n >= 1.0), "{text}");
     assert!(v("process_resident_memory_bytes") > 1e6);
     assert_eq!(v(r#"falcon_transfer_build_info{version="0.1.0"}"#), 1.0);
+    // The HTTP listener's bounded connections: this scrape's own connection is open and was accepted.
+    assert!(v("falcon_transfer_http_connections_open") >= 1.0);
+    assert!(v("falcon_transfer_http_connections_accepted_total") >= 2.0, "the pushes and this scrape");
+    assert_eq!(v("falcon_transfer_http_connections_rejected_total"), 0.0);
     assert!(v("falcon_transfer_buffer_budget_bytes") > 0.0);
 
     // A real Prometheus scrapes the route and stores what it says.

@@ -89,10 +89,9 @@ async fn run(cfg: Config, path: PathBuf, now: bool) -> ExitCode {
         if let Ok(a) = listener.local_addr() {
             eprintln!("falcon-updater: listening http {a}");
         }
-        let (router, mut sd) = (falcon_updater::http::router(updater.clone()), shutdown.clone());
+        let (router, sd) = (falcon_updater::http::router(updater.clone()), shutdown.clone());
         tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move { sd.wait().await });
-            if let Err(e) = serve.await {
+            if let Err(e) = falcon_runtime::http_serve::serve(listener, router, sd).await {
                 tracing::error!(error = %e, "http server failed");
             }
         });

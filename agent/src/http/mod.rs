@@ -99,8 +99,7 @@ pub fn http_error(status: StatusCode, s: &str) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     agent: Arc<Agent>,
-    mut shutdown: falcon_runtime::shutdown::Shutdown,
+    shutdown: falcon_runtime::shutdown::Shutdown,
 ) -> std::io::Result<()> {
-    let app = router(agent).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await
+    falcon_runtime::http_serve::serve(listener, router(agent), shutdown).await
 }
