@@ -134,6 +134,19 @@ impl Conn {
         Conn { io, _slot: slot, idle, deadline: Box::pin(tokio::time::sleep(idle)), progressed: false }
     }
 
+    /// A write's outcome: progress marked, or the idle check when the socket would block.
+    fn wrote(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match r {
+            Poll::Ready(r) => {
+                if matches!(r, Ok(n) if n > 0) {
+                    self.progressed = true;
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.idle_check(cx).map(Err),
+        }
+    }
+
     /// Called when the socket would block: an error once the connection has been idle too long.
     fn idle_check(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         while self.deadline.as_mut().poll(cx).is_ready() {
@@ -171,15 +184,8 @@ impl AsyncRead for Conn {
 
 impl AsyncWrite for Conn {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.io).poll_write(cx, data) {
-            Poll::Ready(r) => {
-                if matches!(r, Ok(n) if n > 0) {
-                    self.progressed = true;
-                }
-                Poll::Ready(r)
-            }
-            Poll::Pending => self.idle_check(cx).map(Err),
-        }
+        let r = Pin::new(&mut self.io).poll_write(cx, data);
+        self.wrote(cx, r)
     }
 
     fn poll_write_vectored(
@@ -187,15 +193,8 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.io).poll_write_vectored(cx, bufs) {
-            Poll::Ready(r) => {
-                if matches!(r, Ok(n) if n > 0) {
-                    self.progressed = true;
-                }
-                Poll::Ready(r)
-            }
-            Poll::Pending => self.idle_check(cx).map(Err),
-        }
+        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.wrote(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
