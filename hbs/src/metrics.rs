@@ -99,9 +99,8 @@ impl UpdaterHttpStats {
         .fetch_add(1, Relaxed);
     }
 
-    /// Counts a reply to `GET /tarball/<file>` by its status; `bytes` of a tarball served.
-    pub fn file(&self, file: &str, status: u16, bytes: u64) {
-        let checksum = file.ends_with(".md5") || file.ends_with(".sha256");
+    /// Counts a reply to `GET /tarball/<file>` (a checksum line or not) by its status; `bytes` of a tarball served.
+    pub fn file(&self, checksum: bool, status: u16, bytes: u64) {
         let served = (200..300).contains(&status);
         self.files[usize::from(checksum)][usize::from(!served)].fetch_add(1, Relaxed);
         if served && !checksum {

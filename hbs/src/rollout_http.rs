@@ -130,16 +130,23 @@ impl http_body::Body for FileBody {
 
 /// A tarball or checksum line, counted by kind and outcome.
 async fn tarball(State(h): State<Arc<Hbs>>, Path(file): Path<String>) -> Response {
-    let (r, bytes) = tarball_reply(&h, &file).await;
-    h.updater_http.file(&file, r.status().as_u16(), bytes);
+    let request = tarball_request(&file);
+    let (r, bytes) = match request {
+        Some((name, kind)) => tarball_reply(&h, &file, name, kind).await,
+        None => (not_found(), 0),
+    };
+    let checksum = request.is_some_and(|(_, kind)| kind != "tarball");
+    h.updater_http.file(checksum, r.status().as_u16(), bytes);
     r
 }
 
-/// A tarball from `tarballDir` (with its length), or its `md5sum`/`sha256sum` line (a file of that name beside it
-/// wins over the one computed).
-async fn tarball_reply(h: &Arc<Hbs>, file: &str) -> (Response, u64) {
-    let not_found = || (go_error(StatusCode::NOT_FOUND, "404 page not found"), 0);
-    let Some((name, kind)) = tarball_request(file) else { return not_found() };
+fn not_found() -> Response {
+    go_error(StatusCode::NOT_FOUND, "404 page not found")
+}
+
+/// The tarball `name` from `tarballDir` (with its length), or its `md5sum`/`sha256sum` line (`kind`; a file named
+/// `file` beside it wins over the one computed).
+async fn tarball_reply(h: &Arc<Hbs>, file: &str, name: &str, kind: &'static str) -> (Response, u64) {
     let dir = std::path::PathBuf::from(&h.config().tarball_dir);
     if kind == "tarball" {
         let opened = match tokio::fs::File::open(dir.join(name)).await {
@@ -152,7 +159,7 @@ async fn tarball_reply(h: &Arc<Hbs>, file: &str) -> (Response, u64) {
                 r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
                 (r, len)
             }
-            Err(_) => not_found(),
+            Err(_) => (not_found(), 0),
         };
     }
     let (name, file) = (name.to_string(), file.to_string());
@@ -168,7 +175,7 @@ async fn tarball_reply(h: &Arc<Hbs>, file: &str) -> (Response, u64) {
     .await;
     match result {
         Ok(Ok(text)) => (([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(), 0),
-        _ => not_found(),
+        _ => (not_found(), 0),
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn serve(listener: TcpListener, router: axum::Router, shutdown: Shutdo
 }
 
 /// [`serve`] with other bounds (tests).
-pub async fn serve_with(
+async fn serve_with(
     listener: TcpListener,
     router: axum::Router,
     mut shutdown: Shutdown,

@@ -41,11 +41,6 @@ impl Poster {
         Ok(Poster { client, url, shown, headers: hs, timeout })
     }
 
-    /// The URL, for messages.
-    pub fn url(&self) -> &hyper::Uri {
-        &self.url
-    }
-
     /// POSTs `body` with these extra headers; the status and the start of the reply body.
     pub async fn post(&self, body: Vec<u8>, extra: &[(&str, &str)]) -> Result<(u16, String), NoReply> {
         let fut = async {

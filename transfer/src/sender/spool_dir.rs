@@ -17,7 +17,7 @@ const NAME_MAX: usize = 200;
 
 /// The subdirectory of a lane's spool: the output, then the lane's name with every character but ASCII letters,
 /// digits and `._-` as `_`, cut to [`NAME_MAX`] bytes.
-pub fn subdir(output: Output, name: &str) -> String {
+fn subdir(output: Output, name: &str) -> String {
     let mut sub = sanitized(output, name);
     sub.truncate(NAME_MAX); // ASCII only by now: any byte is a character boundary
     sub
