@@ -156,7 +156,7 @@ impl Agent {
                 hbs_last_error: Default::default(),
                 builtin_checksum: RwLock::new(String::new()),
                 check_values: Default::default(),
-                history: crate::history::new_history(),
+                history: falcon_runtime::history::History::for_page(),
             }
         }))
     }

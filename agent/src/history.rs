@@ -3,36 +3,22 @@
 //! in and out over the interfaces the config watches. 360 samples of five numbers: a few kilobytes.
 
 use crate::app::Agent;
-use falcon_runtime::history::{page_step, History, Rates};
+use falcon_runtime::history::{sample_every_page_step, Rates};
 use falcon_runtime::shutdown::Shutdown;
 use std::sync::Arc;
 
-/// Samples kept (an hour at the default step).
-pub const SAMPLES: usize = 360;
-
-/// A history for the agent's page.
-pub fn new_history() -> History {
-    History::new(page_step().as_secs().max(1), SAMPLES)
-}
-
 /// Samples into `agent.history` until `shutdown`.
-pub async fn run(agent: Arc<Agent>, mut shutdown: Shutdown) {
+pub async fn run(agent: Arc<Agent>, shutdown: Shutdown) {
     let mut rates = Rates::default();
-    let start = tokio::time::Instant::now();
-    let mut tick = tokio::time::interval(page_step());
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.wait() => return,
-        }
+    sample_every_page_step(shutdown, |elapsed, now| {
         // Three small /proc reads: done here rather than on a blocking thread, which would stay alive between
         // samples (a thread's stack for a few microseconds of work every 10 s).
         let values = read(&agent);
         let mut sample = values.gauges;
-        sample.extend(rates.update(start.elapsed(), &values.counters));
-        agent.history.push(falcon_runtime::timefmt::now_unix(), &sample);
-    }
+        sample.extend(rates.update(elapsed, &values.counters));
+        agent.history.push(now, &sample);
+    })
+    .await
 }
 
 struct Reading {

@@ -1,32 +1,15 @@
 //! JSON-RPC calls per second by method over the last hour, for the page's plot (`GET /page/calls`): a loop
-//! reads the call counts every step and pushes their rates into a bounded [`History`].
+//! reads the call counts every step and pushes their rates into a bounded [`History`](falcon_runtime::history::History).
 
 use crate::state::Hbs;
-use falcon_runtime::history::{page_step, History, Rates};
+use falcon_runtime::history::{sample_every_page_step, Rates};
 use falcon_runtime::shutdown::Shutdown;
 use std::sync::Arc;
 
-/// Samples kept: an hour at the default step.
-pub const CAPACITY: usize = 360;
-
-/// An empty history at the pages' step ([`page_step`]: 10 s, or `FALCON_PAGE_STEP_MS`).
-pub fn history() -> History {
-    History::new(page_step().as_secs().max(1), CAPACITY)
-}
-
-/// Samples every [`page_step`] until shutdown.
-pub async fn run(hbs: Arc<Hbs>, mut shutdown: Shutdown) {
+/// Samples every page step (10 s, or `FALCON_PAGE_STEP_MS`) until shutdown.
+pub async fn run(hbs: Arc<Hbs>, shutdown: Shutdown) {
     let mut rates = Rates::default();
-    let start = tokio::time::Instant::now();
-    let mut tick = tokio::time::interval(page_step());
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.wait() => return,
-        }
-        sample(&hbs, &mut rates, start.elapsed(), falcon_runtime::timefmt::now_unix());
-    }
+    sample_every_page_step(shutdown, |at, now| sample(&hbs, &mut rates, at, now)).await
 }
 
 /// One sample stamped `now`, `at` after the sampler's start on the monotonic clock: every method's calls per

@@ -63,7 +63,7 @@ impl Hbs {
         Ok(Arc::new_cyclic(|me| Hbs {
             metrics: crate::metrics::build(me.clone(), &calls, budget.clone()),
             calls,
-            call_history: crate::call_history::history(),
+            call_history: falcon_runtime::history::History::for_page(),
             reloads,
             budget,
             rollout,

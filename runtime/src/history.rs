@@ -45,6 +45,25 @@ pub fn step_from(value: Option<&str>) -> Duration {
 /// influence; past the bound new names are not recorded.
 pub const MAX_SERIES: usize = 32;
 
+/// Samples a page's history keeps: an hour at the default step.
+pub const PAGE_SAMPLES: usize = 360;
+
+/// Calls `sample(elapsed, now)` at once and then every [`page_step`] until `shutdown`: `elapsed` on the monotonic
+/// clock since the first call (what [`Rates::update`] takes), `now` in Unix seconds (the sample's time). A step
+/// missed while the process was stalled is skipped, not made up.
+pub async fn sample_every_page_step(mut shutdown: crate::shutdown::Shutdown, mut sample: impl FnMut(Duration, i64)) {
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(page_step());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait() => return,
+        }
+        sample(start.elapsed(), crate::timefmt::now_unix());
+    }
+}
+
 /// Samples at a fixed step, the last `capacity` kept.
 #[derive(Debug)]
 pub struct History {
@@ -75,6 +94,11 @@ impl History {
     /// A history sampled every `step` seconds keeping `capacity` samples (an hour at 10 s: 360).
     pub fn new(step: u64, capacity: usize) -> Self {
         History { step: step.max(1), capacity: capacity.max(1), inner: Mutex::new(Inner::default()) }
+    }
+
+    /// A page's history: [`page_step`] (in whole seconds, at least 1) and [`PAGE_SAMPLES`].
+    pub fn for_page() -> Self {
+        History::new(page_step().as_secs(), PAGE_SAMPLES)
     }
 
     /// Seconds between samples.

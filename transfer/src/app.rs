@@ -52,7 +52,7 @@ impl App {
         let sender = Sender::new(&cfg, stats.clone())?;
         let budget = cfg.buffers.budget();
         let metrics = crate::metrics::build(stats.clone(), sender.clone(), budget.clone());
-        let traffic = crate::traffic::Traffic::from_env();
+        let traffic = crate::traffic::Traffic::default();
         Ok(Arc::new(App {
             cfg,
             config_path,

@@ -5,40 +5,25 @@
 use crate::app::App;
 use crate::sender::lane::Output;
 use crate::stats::Stats;
-use falcon_runtime::history::{page_step, History, HistoryView, Rates};
+use falcon_runtime::history::{sample_every_page_step, History, HistoryView, Rates};
 use falcon_runtime::shutdown::Shutdown;
-use falcon_runtime::timefmt::now_unix;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::{Instant, MissedTickBehavior};
 
-/// Samples kept: an hour at the default step.
-pub const SAMPLES: usize = 360;
-
-/// The traffic history and its step.
+/// The traffic history.
 #[derive(Debug)]
 pub struct Traffic {
-    step: Duration,
     history: History,
 }
 
+impl Default for Traffic {
+    /// Sampled every page step (10 s, or `FALCON_PAGE_STEP_MS`), an hour kept.
+    fn default() -> Self {
+        Traffic { history: History::for_page() }
+    }
+}
+
 impl Traffic {
-    /// Samples every `step` (the history reports it in whole seconds, at least 1).
-    pub fn new(step: Duration) -> Self {
-        let secs = (step.as_millis() as f64 / 1000.0).round().max(1.0) as u64;
-        Traffic { step, history: History::new(secs, SAMPLES) }
-    }
-
-    /// Samples every [`page_step`] (10 s, or `FALCON_PAGE_STEP_MS`).
-    pub fn from_env() -> Self {
-        Self::new(page_step())
-    }
-
-    /// The sampling step.
-    pub fn step(&self) -> Duration {
-        self.step
-    }
-
     /// What `/page/traffic` serves.
     pub fn view(&self) -> HistoryView {
         self.history.view()
@@ -69,33 +54,23 @@ pub fn readings(stats: &Stats, outputs: &[Output]) -> Vec<(String, u64)> {
 }
 
 /// Samples `app`'s counters every step until `sd` fires.
-pub async fn run(app: Arc<App>, mut sd: Shutdown) {
+pub async fn run(app: Arc<App>, sd: Shutdown) {
     let mut outputs: Vec<Output> = Vec::new();
     for l in app.sender.lanes() {
         if !outputs.contains(&l.output) {
             outputs.push(l.output);
         }
     }
-    let traffic = &app.traffic;
-    let step = traffic.step();
-    let start = Instant::now();
     let mut rates = Rates::default();
-    traffic.record(&mut rates, Duration::ZERO, now_unix(), &readings(&app.stats, &outputs));
-    let mut ticks = tokio::time::interval_at(start + step, step);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = sd.wait() => return,
-            _ = ticks.tick() => {}
-        }
-        traffic.record(&mut rates, start.elapsed(), now_unix(), &readings(&app.stats, &outputs));
-    }
+    sample_every_page_step(sd, |elapsed, now| {
+        app.traffic.record(&mut rates, elapsed, now, &readings(&app.stats, &outputs))
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use falcon_runtime::history::DEFAULT_STEP;
 
     #[test]
     fn readings_name_received_invalid_and_each_output() {
@@ -111,7 +86,7 @@ mod tests {
 
     #[test]
     fn samples_are_per_second_rates_from_the_second_reading_on() {
-        let t = Traffic::new(DEFAULT_STEP);
+        let t = Traffic::default();
         let mut rates = Rates::default();
         let at = |v: u64| vec![("received".to_string(), v), ("sent.graph".to_string(), v / 2)];
         t.record(&mut rates, Duration::ZERO, 1000, &at(100));
